@@ -1,0 +1,367 @@
+//! Datasets: the embedded mnist10k, MNIST and Fashion-MNIST (IDX) and CIFAR-10 (binary),
+//! split into train / validation / test with inputs scaled to [0, 1].
+
+pub mod cifar;
+pub mod idx;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use ndarray::{Array2, ArrayViewMut2};
+
+/// The 10,000 MNIST digits shipped in `datasets/mnist10k/` (see `datasets/README.md`).
+const MNIST10K_IMAGES: &[u8] = include_bytes!("../datasets/mnist10k/mnist10k-images-idx3-ubyte.gz");
+const MNIST10K_LABELS: &[u8] = include_bytes!("../datasets/mnist10k/mnist10k-labels-idx1-ubyte.gz");
+
+/// Why a dataset could not be loaded. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{file}: cannot read: {reason}")]
+    Io { file: String, reason: String },
+    #[error("{file}: missing ({hint})")]
+    Missing { file: String, hint: String },
+    #[error("{file}: truncated: the file ends inside {what}")]
+    Truncated { file: String, what: String },
+    #[error("{file}: {problem}")]
+    Format { file: String, problem: String },
+}
+
+impl DataError {
+    pub(crate) fn io(file: &str, e: &std::io::Error) -> Self {
+        DataError::Io {
+            file: file.into(),
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// Which data to train on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DatasetKind {
+    /// 10,000 real MNIST digits built into the binary: 8,000 / 1,000 / 1,000.
+    #[value(name = "mnist10k")]
+    Mnist10k,
+    /// MNIST IDX files from --data-dir: 50k / 10k / 10k.
+    Mnist,
+    /// Fashion-MNIST IDX files from --data-dir: 50k / 10k / 10k.
+    FashionMnist,
+    /// CIFAR-10 binary batches from --data-dir: 50k / 5k / 5k.
+    Cifar10,
+}
+
+impl DatasetKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::Mnist10k => "mnist10k",
+            DatasetKind::Mnist => "mnist",
+            DatasetKind::FashionMnist => "fashion-mnist",
+            DatasetKind::Cifar10 => "cifar10",
+        }
+    }
+
+    pub fn needs_data_dir(self) -> bool {
+        self != DatasetKind::Mnist10k
+    }
+}
+
+impl fmt::Display for DatasetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Inputs (one example per row, scaled to [0, 1]) and their class labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    pub inputs: Array2<f32>,
+    pub labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Builds a dataset from raw bytes, `dim` bytes per example, scaling them by 1/255.
+    pub fn from_bytes(pixels: &[u8], labels: Vec<u8>, dim: usize) -> Self {
+        debug_assert_eq!(pixels.len(), labels.len() * dim);
+        let inputs = Array2::from_shape_vec(
+            (labels.len(), dim),
+            pixels.iter().map(|&p| f32::from(p) / 255.0).collect(),
+        )
+        .expect("pixel count matches the labels");
+        Self { inputs, labels }
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    pub fn dim(&self) -> usize {
+        self.inputs.ncols()
+    }
+
+    /// The examples `range`, as a new dataset.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+        Self {
+            inputs: self.inputs.slice(ndarray::s![range.clone(), ..]).to_owned(),
+            labels: self.labels[range].to_vec(),
+        }
+    }
+
+    /// Copies the examples `indices` into the first rows of `x` and their labels into `y`.
+    pub fn gather(&self, indices: &[usize], x: &mut ArrayViewMut2<'_, f32>, y: &mut Vec<u8>) {
+        y.clear();
+        for (row, &i) in indices.iter().enumerate() {
+            x.row_mut(row).assign(&self.inputs.row(i));
+            y.push(self.labels[i]);
+        }
+    }
+}
+
+/// A dataset split three ways.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Splits {
+    pub name: String,
+    pub train: Dataset,
+    pub valid: Dataset,
+    pub test: Dataset,
+    pub classes: usize,
+}
+
+impl Splits {
+    pub fn input_dim(&self) -> usize {
+        self.train.dim()
+    }
+}
+
+/// Loads `kind`, reading files from `data_dir` for everything but the embedded mnist10k.
+pub fn load(kind: DatasetKind, data_dir: Option<&Path>) -> Result<Splits, DataError> {
+    let dir = || -> Result<&Path, DataError> {
+        data_dir.ok_or_else(|| DataError::Missing {
+            file: "--data-dir".into(),
+            hint: format!("--dataset {kind} reads its files from --data-dir"),
+        })
+    };
+    match kind {
+        DatasetKind::Mnist10k => mnist10k(),
+        DatasetKind::Mnist | DatasetKind::FashionMnist => load_mnist_style(kind.name(), dir()?),
+        DatasetKind::Cifar10 => load_cifar10(dir()?),
+    }
+}
+
+/// The embedded digits, split 8,000 / 1,000 / 1,000 in file order.
+pub fn mnist10k() -> Result<Splits, DataError> {
+    let all = images_with_labels(
+        idx::read(MNIST10K_IMAGES, "embedded mnist10k-images-idx3-ubyte.gz")?,
+        "embedded mnist10k-images-idx3-ubyte.gz",
+        idx::read(MNIST10K_LABELS, "embedded mnist10k-labels-idx1-ubyte.gz")?,
+        "embedded mnist10k-labels-idx1-ubyte.gz",
+    )?;
+    Ok(Splits {
+        name: "mnist10k".into(),
+        train: all.slice(0..8000),
+        valid: all.slice(8000..9000),
+        test: all.slice(9000..10000),
+        classes: 10,
+    })
+}
+
+/// The first existing file among `names` (each tried raw and gzipped) in `dir`.
+fn find_file(dir: &Path, names: &[&str]) -> Result<PathBuf, DataError> {
+    for name in names {
+        for candidate in [name.to_string(), format!("{name}.gz")] {
+            let path = dir.join(candidate);
+            if path.is_file() {
+                return Ok(path);
+            }
+        }
+    }
+    Err(DataError::Missing {
+        file: dir.join(names[0]).display().to_string(),
+        hint: format!("looked for {}, raw or .gz", names.join(", ")),
+    })
+}
+
+fn read_idx_file(path: &Path) -> Result<idx::Idx, DataError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| DataError::io(&name, &e))?;
+    idx::read(BufReader::new(file), &name)
+}
+
+/// Pairs an image file (n × rows × cols) with a label file (n) of classes 0-9.
+fn images_with_labels(
+    images: idx::Idx,
+    images_name: &str,
+    labels: idx::Idx,
+    labels_name: &str,
+) -> Result<Dataset, DataError> {
+    if images.dims.len() != 3 {
+        return Err(DataError::Format {
+            file: images_name.into(),
+            problem: format!(
+                "expected 3 dimensions (images × rows × columns), found {:?}",
+                images.dims
+            ),
+        });
+    }
+    if labels.dims.len() != 1 {
+        return Err(DataError::Format {
+            file: labels_name.into(),
+            problem: format!("expected 1 dimension (labels), found {:?}", labels.dims),
+        });
+    }
+    let (n, dim) = (images.dims[0], images.dims[1] * images.dims[2]);
+    if n == 0 || dim == 0 {
+        return Err(DataError::Format {
+            file: images_name.into(),
+            problem: format!("no examples (dimensions {:?})", images.dims),
+        });
+    }
+    if labels.dims[0] != n {
+        return Err(DataError::Format {
+            file: labels_name.into(),
+            problem: format!("{} labels for {n} images in {images_name}", labels.dims[0]),
+        });
+    }
+    if let Some((i, &bad)) = labels.data.iter().enumerate().find(|(_, &l)| l > 9) {
+        return Err(DataError::Format {
+            file: labels_name.into(),
+            problem: format!("label {bad} at index {i} (expected 0-9)"),
+        });
+    }
+    Ok(Dataset::from_bytes(&images.data, labels.data, dim))
+}
+
+/// MNIST and Fashion-MNIST: the usual four IDX files. The last 10,000 training examples
+/// (a sixth of smaller files) are the validation set, giving the paper's 50k / 10k / 10k.
+fn load_mnist_style(name: &str, dir: &Path) -> Result<Splits, DataError> {
+    let load_pair = |images: &[&str], labels: &[&str]| -> Result<Dataset, DataError> {
+        let ip = find_file(dir, images)?;
+        let lp = find_file(dir, labels)?;
+        images_with_labels(
+            read_idx_file(&ip)?,
+            &ip.display().to_string(),
+            read_idx_file(&lp)?,
+            &lp.display().to_string(),
+        )
+    };
+    let train_all = load_pair(
+        &["train-images-idx3-ubyte", "train-images.idx3-ubyte"],
+        &["train-labels-idx1-ubyte", "train-labels.idx1-ubyte"],
+    )?;
+    let test = load_pair(
+        &["t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"],
+        &["t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"],
+    )?;
+    if test.dim() != train_all.dim() {
+        return Err(DataError::Format {
+            file: dir.join("t10k-images-idx3-ubyte").display().to_string(),
+            problem: format!(
+                "{} pixels per image, but the training images have {}",
+                test.dim(),
+                train_all.dim()
+            ),
+        });
+    }
+    let n = train_all.len();
+    let valid = (n / 6).min(10_000);
+    if valid == 0 {
+        return Err(DataError::Format {
+            file: dir.join("train-images-idx3-ubyte").display().to_string(),
+            problem: format!("only {n} training images: too few to split off a validation set"),
+        });
+    }
+    Ok(Splits {
+        name: name.into(),
+        train: train_all.slice(0..n - valid),
+        valid: train_all.slice(n - valid..n),
+        test,
+        classes: 10,
+    })
+}
+
+fn read_cifar_batch(path: &Path) -> Result<cifar::Batch, DataError> {
+    let name = path.display().to_string();
+    if !path.is_file() {
+        return Err(DataError::Missing {
+            file: name,
+            hint: "CIFAR-10 binary version: data_batch_1.bin .. data_batch_5.bin and test_batch.bin".into(),
+        });
+    }
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bytes))
+        .map_err(|e| DataError::io(&name, &e))?;
+    cifar::parse(&bytes, &name)
+}
+
+/// CIFAR-10: the five training batches (50k); the test batch's first half validates and its
+/// second half tests, giving the paper's 50k / 5k / 5k.
+fn load_cifar10(dir: &Path) -> Result<Splits, DataError> {
+    // The official archive unpacks into cifar-10-batches-bin/; accept either place.
+    let nested = dir.join("cifar-10-batches-bin");
+    let dir = if !dir.join("data_batch_1.bin").exists() && nested.is_dir() {
+        nested
+    } else {
+        dir.to_path_buf()
+    };
+    let mut labels = Vec::new();
+    let mut pixels = Vec::new();
+    for i in 1..=5 {
+        let batch = read_cifar_batch(&dir.join(format!("data_batch_{i}.bin")))?;
+        labels.extend(batch.labels);
+        pixels.extend(batch.pixels);
+    }
+    let test_path = dir.join("test_batch.bin");
+    let test = read_cifar_batch(&test_path)?;
+    if test.labels.len() < 2 {
+        return Err(DataError::Format {
+            file: test_path.display().to_string(),
+            problem: "needs at least 2 records to split into validation and test".into(),
+        });
+    }
+    let all_test = Dataset::from_bytes(&test.pixels, test.labels, cifar::IMAGE_BYTES);
+    let half = all_test.len() / 2;
+    Ok(Splits {
+        name: "cifar10".into(),
+        train: Dataset::from_bytes(&pixels, labels, cifar::IMAGE_BYTES),
+        valid: all_test.slice(0..half),
+        test: all_test.slice(half..all_test.len()),
+        classes: cifar::CLASSES,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_mnist10k_loads_and_splits_in_order() {
+        let s = mnist10k().unwrap();
+        assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (8000, 1000, 1000));
+        assert_eq!(s.input_dim(), 784);
+        assert!(s.train.inputs.iter().all(|&v| (0.0..=1.0).contains(&v)));
+        // Digits are mostly background: about 80 % of pixels are exactly 0.
+        let zeros = s.train.inputs.iter().filter(|&&v| v == 0.0).count() as f64
+            / s.train.inputs.len() as f64;
+        assert!((0.7..0.9).contains(&zeros), "zero fraction {zeros}");
+        let mut counts = [0usize; 10];
+        for &l in &s.test.labels {
+            counts[usize::from(l)] += 1;
+        }
+        assert!(counts.iter().all(|&c| (77..=130).contains(&c)), "{counts:?}");
+    }
+
+    #[test]
+    fn gather_copies_rows_and_labels() {
+        let d = Dataset::from_bytes(&[0, 255, 51, 102, 153, 204], vec![1, 2, 3], 2);
+        let mut x = Array2::zeros((4, 2));
+        let mut y = Vec::new();
+        d.gather(&[2, 0], &mut x.view_mut(), &mut y);
+        assert_eq!(y, vec![3, 1]);
+        assert!((x[[0, 0]] - 0.6).abs() < 1e-6 && (x[[1, 1]] - 1.0).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,200 @@
+//! IDX reader (raw or gzip): MNIST, Fashion-MNIST and the embedded mnist10k.
+//!
+//! The header is checked against the bytes that really follow before anything of the
+//! declared size is allocated, so a hostile or truncated file costs at most its own size.
+
+use std::io::Read;
+
+use flate2::read::GzDecoder;
+
+use super::DataError;
+
+/// Type code of unsigned bytes, the only element type MNIST-style files use.
+const UBYTE: u8 = 0x08;
+/// Refuse declared sizes above this many elements (4 GiB): no real IDX dataset is that big,
+/// and it keeps size arithmetic far from overflow.
+const MAX_ELEMENTS: u64 = 1 << 32;
+
+/// A decoded IDX array of unsigned bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idx {
+    pub dims: Vec<usize>,
+    pub data: Vec<u8>,
+}
+
+/// Reads an IDX file from `reader`, decompressing it first when it starts with the gzip magic.
+/// `source` names the file in errors.
+pub fn read(reader: impl Read, source: &str) -> Result<Idx, DataError> {
+    let mut reader = reader;
+    let mut head = [0u8; 2];
+    let got = read_up_to(&mut reader, &mut head, source)?;
+    let prefix = std::io::Cursor::new(head[..got].to_vec());
+    if got == 2 && head == [0x1f, 0x8b] {
+        read_plain(GzDecoder::new(prefix.chain(reader)), source)
+    } else {
+        read_plain(prefix.chain(reader), source)
+    }
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8], source: &str) -> Result<usize, DataError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(DataError::io(source, &e)),
+        }
+    }
+    Ok(filled)
+}
+
+fn read_plain(mut reader: impl Read, source: &str) -> Result<Idx, DataError> {
+    let mut magic = [0u8; 4];
+    let got = read_up_to(&mut reader, &mut magic, source)?;
+    if got < 4 {
+        return Err(DataError::Truncated {
+            file: source.into(),
+            what: "the 4-byte IDX magic number".into(),
+        });
+    }
+    if magic[0] != 0 || magic[1] != 0 || magic[2] != UBYTE || magic[3] == 0 || magic[3] > 4 {
+        return Err(DataError::Format {
+            file: source.into(),
+            problem: format!(
+                "bad IDX magic number 0x{:08x} (expected 0x00000801..0x00000804: unsigned bytes, 1-4 dimensions)",
+                u32::from_be_bytes(magic)
+            ),
+        });
+    }
+    let ndims = usize::from(magic[3]);
+    let mut dims_raw = [0u8; 16];
+    let got = read_up_to(&mut reader, &mut dims_raw[..4 * ndims], source)?;
+    if got < 4 * ndims {
+        return Err(DataError::Truncated {
+            file: source.into(),
+            what: format!("the header ({ndims} dimension sizes)"),
+        });
+    }
+    let dims: Vec<u64> = dims_raw[..4 * ndims]
+        .chunks_exact(4)
+        .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+        .collect();
+    let total = dims
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
+        .filter(|&t| t <= MAX_ELEMENTS)
+        .ok_or_else(|| DataError::Format {
+            file: source.into(),
+            problem: format!("absurd declared size {dims:?}"),
+        })?;
+    // Read at most one byte more than declared: the vector grows with the real content,
+    // never to the declared size up front.
+    let mut data = Vec::new();
+    reader
+        .take(total + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| DataError::io(source, &e))?;
+    let found = data.len() as u64;
+    if found < total {
+        return Err(DataError::Format {
+            file: source.into(),
+            problem: format!(
+                "truncated: dimensions {dims:?} declare {total} bytes of data but only {found} follow the header"
+            ),
+        });
+    }
+    if found > total {
+        return Err(DataError::Format {
+            file: source.into(),
+            problem: format!(
+                "dimensions {dims:?} declare {total} bytes of data but more follow the header"
+            ),
+        });
+    }
+    Ok(Idx {
+        dims: dims.into_iter().map(|d| d as usize).collect(),
+        data,
+    })
+}
+
+/// Writes an IDX file of unsigned bytes; used by tests and tools that make small datasets.
+pub fn encode(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, UBYTE, dims.len() as u8];
+    for d in dims {
+        out.extend_from_slice(&d.to_be_bytes());
+    }
+    out.extend_from_slice(data);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn reads_raw_and_gzip() {
+        let file = encode(&[2, 2, 3], &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        let raw = read(&file[..], "raw").unwrap();
+        assert_eq!(raw.dims, vec![2, 2, 3]);
+        assert_eq!(raw.data[11], 12);
+        assert_eq!(read(&gz(&file)[..], "gz").unwrap(), raw);
+    }
+
+    #[test]
+    fn rejects_bad_magic() {
+        let mut file = encode(&[1], &[0]);
+        file[2] = 0x0d; // float elements
+        let err = read(&file[..], "x.idx").unwrap_err().to_string();
+        assert!(err.contains("x.idx") && err.contains("magic"), "{err}");
+    }
+
+    #[test]
+    fn rejects_truncated_header_and_data() {
+        let file = encode(&[3, 2], &[1, 2, 3, 4, 5, 6]);
+        for cut in [0, 3, 6, 11] {
+            let err = read(&file[..cut], "t").unwrap_err().to_string();
+            assert!(err.contains("truncated"), "cut {cut}: {err}");
+        }
+        let err = read(&file[..file.len() - 1], "t").unwrap_err().to_string();
+        assert!(err.contains("declare 6 bytes") && err.contains("only 5"), "{err}");
+        let err = read(&gz(&file[..file.len() - 2])[..], "t.gz")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("t.gz") && err.contains("only 4"), "{err}");
+    }
+
+    #[test]
+    fn rejects_trailing_bytes() {
+        let mut file = encode(&[2], &[1, 2]);
+        file.push(3);
+        assert!(read(&file[..], "t").unwrap_err().to_string().contains("more follow"));
+    }
+
+    #[test]
+    fn absurd_sizes_fail_without_allocating_them() {
+        let file = encode(&[u32::MAX, u32::MAX, 28], &[0; 8]);
+        let err = read(&file[..], "huge").unwrap_err().to_string();
+        assert!(err.contains("absurd"), "{err}");
+        // Large but representable: refused by the length check, not by an allocation failure.
+        let file = encode(&[60000, 4000, 4000], &[0; 8]);
+        assert!(read(&file[..], "big").is_err());
+    }
+
+    #[test]
+    fn corrupt_gzip_is_an_error_not_a_panic() {
+        let mut bytes = gz(&encode(&[4], &[1, 2, 3, 4]));
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 0xff;
+        bytes.truncate(bytes.len() - 3);
+        assert!(read(&bytes[..], "bad.gz").is_err());
+    }
+}

@@ -1,0 +1,15 @@
+//! relutui: train deep rectifier and tanh networks side by side and watch sparsity emerge
+//! (Glorot, Bordes & Bengio, "Deep Sparse Rectifier Neural Networks", AISTATS 2011).
+//!
+//! One engine ([`train`]) drives two front ends: the terminal dashboard and the headless
+//! JSON-lines writer ([`headless`]). They talk through the types in [`message`].
+
+pub mod cli;
+pub mod config;
+pub mod data;
+pub mod headless;
+pub mod jsonl;
+pub mod message;
+pub mod nn;
+pub mod stats;
+pub mod train;

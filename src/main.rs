@@ -1,0 +1,55 @@
+//! relutui's entry point: parse the flags, load the data, then run the dashboard or the
+//! headless writer. Exit codes: 0 done or quit, 1 runtime error, 2 bad input.
+
+use std::io::{self, IsTerminal};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use relutui::cli::Cli;
+use relutui::jsonl::JsonLines;
+use relutui::train::Trainer;
+use relutui::{data, headless};
+
+/// Bad flags, bad data files, unusable paths.
+const EXIT_USAGE: u8 = 2;
+const EXIT_RUNTIME: u8 = 1;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let args = cli.run;
+    let config = args.to_config();
+
+    if config.dataset.needs_data_dir() && config.data_dir.is_none() {
+        eprintln!(
+            "error: --dataset {} needs --data-dir DIR with its files (see --help)",
+            config.dataset
+        );
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let log = match args.log.as_deref().map(JsonLines::create).transpose() {
+        Ok(log) => log,
+        Err(e) => {
+            let path = args.log.as_deref().unwrap_or_else(|| unreachable!());
+            eprintln!("error: --log {}: cannot create it: {e}", path.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let splits = match data::load(config.dataset, config.data_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    let trainer = Trainer::new(&config, splits);
+
+    let progress = io::stderr().is_terminal();
+    match headless::run(trainer, io::stdout().lock(), log, progress) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
