@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser};
+use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, RunConfig};
 use crate::data::DatasetKind;
 use crate::nn::Activation;
+use crate::sweep::SweepArgs;
 
 /// Hidden-layer widths, from `--hidden 1000,1000,1000`.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,11 +29,23 @@ exact sparsity, dead units and activation heatmaps as they change. It reproduces
 Glorot, Bordes & Bengio, \"Deep Sparse Rectifier Neural Networks\" (AISTATS 2011).\n\n\
 With no flags it trains the paper's 784-1000-1000-1000-10 networks on 10,000 MNIST digits \
 built into the binary. --headless writes one JSON object per network per epoch to stdout.",
-    after_help = "Exit codes: 0 done or quit, 1 runtime error, 2 bad flag, bad data file or unusable path."
+    after_help = "Exit codes: 0 done or quit, 1 runtime error, 2 bad flag, bad data file or unusable path.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     #[command(flatten)]
     pub run: RunArgs,
+
+    #[command(subcommand)]
+    pub command: Option<SubCommand>,
+}
+
+/// Other things relutui does besides a training run.
+#[derive(Debug, Subcommand)]
+pub enum SubCommand {
+    /// The paper's sparsity sweep (figure 3): train rectifier networks headless for every L1
+    /// penalty and seed, then print final sparsity against test error as a table and a chart.
+    Sweep(SweepArgs),
 }
 
 /// The flags of a training run.
@@ -136,7 +149,10 @@ mod tests {
         assert!(config::LR_GRID.contains(&c.lr));
         assert_eq!(c.dataset, DatasetKind::Mnist10k);
         assert_eq!(c.epochs, None);
-        assert_eq!(parse(&["--headless"]).unwrap().run.to_config().epochs, Some(10));
+        assert_eq!(
+            parse(&["--headless"]).unwrap().run.to_config().epochs,
+            Some(10)
+        );
     }
 
     #[test]
@@ -156,7 +172,10 @@ mod tests {
         ] {
             let err = parse(args).unwrap_err();
             assert!(
-                matches!(err.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue),
+                matches!(
+                    err.kind(),
+                    ErrorKind::ValueValidation | ErrorKind::InvalidValue
+                ),
                 "{args:?}: {:?}",
                 err.kind()
             );

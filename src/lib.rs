@@ -10,6 +10,8 @@ pub mod data;
 pub mod headless;
 pub mod jsonl;
 pub mod message;
+pub mod metrics;
 pub mod nn;
 pub mod stats;
+pub mod sweep;
 pub mod train;

@@ -6,10 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use relutui::cli::Cli;
+use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
 use relutui::train::Trainer;
-use relutui::{data, headless};
+use relutui::{data, headless, sweep};
 
 /// Bad flags, bad data files, unusable paths.
 const EXIT_USAGE: u8 = 2;
@@ -17,6 +17,9 @@ const EXIT_RUNTIME: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(SubCommand::Sweep(a)) = cli.command {
+        return sweep::run(&a);
+    }
     let args = cli.run;
     let config = args.to_config();
 

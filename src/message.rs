@@ -24,6 +24,10 @@ pub enum Command {
     Reinit { seed: u64 },
     /// Which hidden layer of which network the activation snapshots should show.
     Focus { net: usize, layer: usize },
+    /// Re-initialise the incoming weights (Glorot uniform, seeded) and zero the bias of every
+    /// hidden unit that was active on no claims-probe example at the latest measurement (the
+    /// end of the last epoch, or initialisation). Answered by [`Update::Revived`].
+    ReviveDead,
     /// Finish now: the trainer returns after the current batch.
     Quit,
 }
@@ -86,10 +90,28 @@ pub enum Update {
     State(RunState),
     /// One network's statistics at the end of an epoch (one per network per epoch).
     Epoch(EpochReport),
-    LrChanged { at: Position, lr: f32 },
-    L1Changed { at: Position, l1: f32 },
-    Reinitialised { at: Position, seed: u64 },
+    LrChanged {
+        at: Position,
+        lr: f32,
+    },
+    L1Changed {
+        at: Position,
+        l1: f32,
+    },
+    Reinitialised {
+        at: Position,
+        seed: u64,
+    },
+    /// The answer to [`Command::ReviveDead`]: `units[net][layer]` lists the re-initialised
+    /// unit indices of each hidden layer of each network (empty lists when none were dead).
+    Revived {
+        at: Position,
+        units: UnitLists,
+    },
 }
+
+/// Unit indices per network, then per hidden layer: `units[net][layer]`.
+pub type UnitLists = Vec<Vec<Vec<usize>>>;
 
 /// High-rate progress, throttled to a few per second and dropped when the front end lags.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +134,13 @@ pub struct ActivationSnapshot {
     pub units: usize,
     /// Row-major, `examples × units`.
     pub values: Vec<f32>,
+}
+
+impl EpochReport {
+    /// The fields that measure time. Everything else is a function of the seed and the flags,
+    /// so two runs with the same seed and flags agree on every other field.
+    pub const TIMING_FIELDS: &'static [&'static str] =
+        &["examples_per_sec", "epoch_seconds", "claims_seconds"];
 }
 
 /// One network's statistics at the end of an epoch; also one line of the JSON log.
@@ -145,4 +174,80 @@ pub struct EpochReport {
     pub examples_per_sec: f64,
     /// Timing field: wall seconds of the epoch, evaluation included.
     pub epoch_seconds: f64,
+    /// The paper's four claims for sparsity, measured live; flattened into the JSON line.
+    /// Boxed to keep [`Update`] small.
+    #[serde(flatten, default)]
+    pub claims: Box<ClaimsReport>,
+}
+
+/// Live measurements of why sparsity matters (Glorot et al. 2011, section 3.2), for one
+/// network at the end of an epoch. Computed by [`crate::metrics`] on a fixed subset of the
+/// validation set (the *claims probe*, `probe_examples` long, the same every epoch).
+///
+/// A unit is *on* for an example when `h != 0` for activations with exact zeros (rectifier);
+/// for the others (tanh, softplus, sigmoid) when `|h| > 0.1 · max|h|`, the maximum taken over
+/// the layer on the clean claims probe in that epoch (`active_rule`, `active_threshold`).
+/// Per-layer fields have one entry per hidden layer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClaimsReport {
+    /// Validation examples in the claims probe.
+    pub probe_examples: usize,
+    /// `"nonzero"` (on = `h != 0`) or `"above_0.1_max"` (on = `|h| > active_threshold`).
+    pub active_rule: String,
+    /// The `|h|` a unit must exceed to be on (0 under the `"nonzero"` rule).
+    pub active_threshold: Vec<f64>,
+    /// Disentangling: mean over probe examples of the Jaccard overlap `|A∩B| / |A∪B|` of the
+    /// on-units A for the clean input and B for the same input plus fixed Gaussian noise
+    /// (σ = 0.05, clamped to [0, 1]); 1 when both sets are empty. Higher is more stable.
+    pub active_set_stability: Vec<f64>,
+    /// Variable-size representation: the distribution over probe examples of the number of
+    /// on-units per example.
+    pub active_units_hist: Vec<ActiveUnitsHist>,
+    /// Pearson correlation between the on-unit count and the input's ink (sum of pixel
+    /// values) over the probe examples; `null` when either has no variance.
+    pub active_ink_correlation: Vec<Option<f64>>,
+    /// Linear separability: validation error (on the claims probe) of a multinomial logistic
+    /// regression fitted on the frozen layer's activations of a fixed training subset
+    /// (`linear_probe_fit_examples` examples) with a fixed budget.
+    pub linear_probe_error: Vec<f64>,
+    /// The same probe on the raw pixels; computed once per run (it does not change).
+    pub linear_probe_error_pixels: f64,
+    /// Training examples the linear probes are fitted on.
+    pub linear_probe_fit_examples: usize,
+    /// Efficiency: multiply-adds of one forward pass per example, all layers including the
+    /// output layer, biases not counted: `Σ fan_in · fan_out`.
+    pub flops_dense: f64,
+    /// The same, skipping inputs to each layer that are exactly 0.0 (pixels for the first
+    /// layer, the previous layer's activations after it), averaged over the probe examples.
+    pub flops_if_sparse: f64,
+    /// Units on for no probe example at this epoch.
+    pub silent_units: Vec<usize>,
+    /// Units that were on for some probe example at the previous measurement (the previous
+    /// epoch, or initialisation) and are on for none now.
+    pub died_this_epoch: Vec<usize>,
+    /// Timing: wall seconds spent computing these measurements for this network. In-process
+    /// only (for a front end's display); left out of the JSON line so that the same seed and
+    /// flags give the same line apart from `examples_per_sec` and `epoch_seconds`.
+    #[serde(skip)]
+    pub claims_seconds: f64,
+}
+
+/// The distribution of the number of on-units per example in one hidden layer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ActiveUnitsHist {
+    /// Units in the layer: counts range over `0..=units`.
+    pub units: usize,
+    pub mean: f64,
+    /// Nearest-rank percentiles of the counts.
+    pub p5: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p95: f64,
+    /// Width of each bin, in units: `bins[i]` counts the examples whose on-unit count `c`
+    /// has `c / bin_width == i`; the last bin also holds `c == units`.
+    pub bin_width: usize,
+    /// Examples per bin; fixed bins (at most 20) for a bar chart.
+    pub bins: Vec<u32>,
 }

@@ -18,6 +18,7 @@ use crate::data::Splits;
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
+use crate::metrics::Claims;
 use crate::nn::{Activation, Mlp, Workspace};
 use crate::stats;
 
@@ -75,6 +76,8 @@ pub struct Trainer {
     probe: Array2<f32>,
     focus: (usize, usize),
     samples_enabled: bool,
+    /// Live measurements of the paper's claims for sparsity (see [`crate::metrics`]).
+    claims: Claims,
 }
 
 /// The front end's side of a running trainer.
@@ -101,6 +104,7 @@ impl Trainer {
             probe: data.valid.inputs.slice(s![..probe_n, ..]).to_owned(),
             focus: (0, 0),
             samples_enabled: true,
+            claims: Claims::new(&data, config.seed),
             config: config.clone(),
             data,
         };
@@ -124,6 +128,7 @@ impl Trainer {
             .iter()
             .map(|&a| Net::new(a, &self.config, input, classes, seed))
             .collect();
+        self.claims.reset(self.nets.iter().map(|n| &n.mlp));
         self.pos = Position::default();
         self.shuffle();
     }
@@ -218,6 +223,10 @@ impl Trainer {
         self.pos.batch = 0;
         let epoch = self.pos.epoch;
         let train_n = self.data.train.len() as f64;
+        let mut claims = self
+            .claims
+            .measure(self.nets.iter().map(|n| &n.mlp), epoch)
+            .into_iter();
         let reports = self
             .nets
             .iter_mut()
@@ -245,6 +254,7 @@ impl Trainer {
                     seed: self.seed,
                     examples_per_sec: train_n / net.step_time.as_secs_f64().max(1e-9),
                     epoch_seconds,
+                    claims: Box::new(claims.next().unwrap_or_default()),
                 };
                 net.epoch_loss = 0.0;
                 net.epoch_l1 = 0.0;
@@ -376,6 +386,14 @@ impl Trainer {
                 }
                 *state = RunState::Running;
                 Update::State(*state)
+            }
+            Command::ReviveDead => {
+                let nets = self.nets.iter_mut().map(|n| &mut n.mlp);
+                let units = self.claims.revive(nets, self.seed, self.pos.step);
+                Update::Revived {
+                    at: self.pos,
+                    units,
+                }
             }
             Command::Focus { net, layer } => {
                 self.focus = (net, layer);

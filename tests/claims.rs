@@ -1,0 +1,126 @@
+//! The claims measurements through the trainer's channels: every epoch report carries them,
+//! and `Command::ReviveDead` answers with `Update::Revived` for the silent units.
+
+use std::time::Duration;
+
+use relutui::config::RunConfig;
+use relutui::data::{self, Splits};
+use relutui::message::{Command, EpochReport, RunState, Update};
+use relutui::train::{self, Trainer};
+
+fn small_splits() -> Splits {
+    let all = data::mnist10k().unwrap();
+    Splits {
+        train: all.train.slice(0..1000),
+        valid: all.valid.slice(0..600),
+        test: all.test.slice(0..200),
+        ..all
+    }
+}
+
+fn next(updates: &crossbeam_channel::Receiver<Update>) -> Update {
+    updates
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the trainer answers")
+}
+
+#[test]
+fn reports_carry_the_claims_and_dead_units_can_be_revived() {
+    let config = RunConfig {
+        hidden: vec![32, 16],
+        // A strong penalty kills rectifier units quickly.
+        l1: 0.05,
+        epochs: Some(2),
+        seed: 4,
+        ..RunConfig::default()
+    };
+    let handle = train::spawn(Trainer::new(&config, small_splits()).without_samples()).unwrap();
+    let mut reports: Vec<EpochReport> = Vec::new();
+    loop {
+        match next(&handle.updates) {
+            Update::Epoch(r) => reports.push(r),
+            Update::State(RunState::Done) => break,
+            _ => {}
+        }
+    }
+    assert_eq!(reports.len(), 4, "two networks, two epochs");
+    for r in &reports {
+        let c = &r.claims;
+        assert_eq!(c.probe_examples, 600);
+        assert_eq!(c.linear_probe_fit_examples, 1000);
+        assert_eq!(c.active_set_stability.len(), 2);
+        assert_eq!(c.active_units_hist.len(), 2);
+        assert_eq!(c.active_ink_correlation.len(), 2);
+        assert_eq!(c.linear_probe_error.len(), 2);
+        assert_eq!(c.died_this_epoch.len(), 2);
+        assert!(c.linear_probe_error_pixels > 0.0 && c.linear_probe_error_pixels < 0.3);
+        assert!(c.flops_if_sparse < c.flops_dense);
+        let dense = f64::from(784 * 32 + 32 * 16 + 16 * 10);
+        assert!((c.flops_dense - dense).abs() < 0.5);
+        // The JSON line has the fields at the top level and reads back.
+        let line = serde_json::to_string(r).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        for f in [
+            "active_set_stability",
+            "active_units_hist",
+            "flops_if_sparse",
+            "died_this_epoch",
+        ] {
+            assert!(v.get(f).is_some(), "{f} missing: {line}");
+        }
+        let back: EpochReport = serde_json::from_str(&line).unwrap();
+        for (a, b) in back
+            .claims
+            .active_set_stability
+            .iter()
+            .zip(&c.active_set_stability)
+        {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert_eq!(
+            back.claims.active_units_hist[1].bins,
+            c.active_units_hist[1].bins
+        );
+    }
+    let last_rect = &reports[2];
+    assert_eq!(last_rect.net, "rectifier");
+
+    handle.commands.send(Command::ReviveDead).unwrap();
+    let units = loop {
+        if let Update::Revived { at, units } = next(&handle.updates) {
+            assert_eq!(at.epoch, 2);
+            break units;
+        }
+    };
+    assert_eq!(units.len(), 2, "one list per network");
+    for (net, r) in units.iter().zip(&reports[2..]) {
+        assert_eq!(net.len(), 2, "one list per hidden layer");
+        let counts: Vec<usize> = net.iter().map(Vec::len).collect();
+        assert_eq!(counts, r.claims.silent_units, "{}", r.net);
+    }
+    handle.commands.send(Command::Quit).unwrap();
+    handle.thread.join().unwrap();
+}
+
+#[test]
+fn claims_are_deterministic_apart_from_timing() {
+    let config = RunConfig {
+        hidden: vec![24],
+        epochs: Some(1),
+        seed: 9,
+        ..RunConfig::default()
+    };
+    let run = || {
+        let mut t = Trainer::new(&config, small_splits()).without_samples();
+        while t.position().batch < t.batches_per_epoch() {
+            t.train_batch();
+        }
+        let mut r = t.finish_epoch(0.0);
+        for x in &mut r {
+            x.examples_per_sec = 0.0;
+            x.claims.claims_seconds = 0.0;
+        }
+        r
+    };
+    assert_eq!(run(), run());
+}
