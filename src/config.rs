@@ -168,7 +168,9 @@ mod tests {
             Ok(vec![Activation::Rectifier, Activation::Tanh])
         );
         assert!(parse_activations("relu,rectifier").is_err());
-        assert!(parse_activations("relu,swish").unwrap_err().contains("swish"));
+        assert!(parse_activations("relu,swish")
+            .unwrap_err()
+            .contains("swish"));
     }
 
     #[test]
@@ -177,6 +179,8 @@ mod tests {
         assert_eq!(parse_batch_size("10"), Ok(10));
         assert!(parse_epochs("0").is_err());
         assert!(parse_data_dir("/definitely/not/here").is_err());
-        assert!(parse_data_dir("Cargo.toml").unwrap_err().contains("not a directory"));
+        assert!(parse_data_dir("Cargo.toml")
+            .unwrap_err()
+            .contains("not a directory"));
     }
 }

@@ -288,7 +288,9 @@ fn read_cifar_batch(path: &Path) -> Result<cifar::Batch, DataError> {
     if !path.is_file() {
         return Err(DataError::Missing {
             file: name,
-            hint: "CIFAR-10 binary version: data_batch_1.bin .. data_batch_5.bin and test_batch.bin".into(),
+            hint:
+                "CIFAR-10 binary version: data_batch_1.bin .. data_batch_5.bin and test_batch.bin"
+                    .into(),
         });
     }
     let mut bytes = Vec::new();
@@ -341,7 +343,10 @@ mod tests {
     #[test]
     fn embedded_mnist10k_loads_and_splits_in_order() {
         let s = mnist10k().unwrap();
-        assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (8000, 1000, 1000));
+        assert_eq!(
+            (s.train.len(), s.valid.len(), s.test.len()),
+            (8000, 1000, 1000)
+        );
         assert_eq!(s.input_dim(), 784);
         assert!(s.train.inputs.iter().all(|&v| (0.0..=1.0).contains(&v)));
         // Digits are mostly background: about 80 % of pixels are exactly 0.
@@ -352,7 +357,10 @@ mod tests {
         for &l in &s.test.labels {
             counts[usize::from(l)] += 1;
         }
-        assert!(counts.iter().all(|&c| (77..=130).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (77..=130).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

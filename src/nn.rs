@@ -6,6 +6,7 @@
 //! [`Workspace`] that is allocated once and reused for every step.
 
 pub mod activation;
+pub mod kernels;
 pub mod loss;
 
 pub use activation::Activation;
@@ -52,14 +53,39 @@ pub struct StepStats {
     pub errors: usize,
 }
 
+/// Which products a workspace uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kernels {
+    /// Per layer and per step: sparse where the layer input is sparse enough, else dense.
+    #[default]
+    Auto,
+    /// Always the dense GEMM path.
+    Dense,
+    /// Always the zero-skipping path (for tests and benchmarks).
+    Sparse,
+}
+
+/// The sparse path is taken when at most this fraction of a layer's inputs is non-zero.
+/// Measured with `relutui bench` (see README): below it, skipping zeros beats the GEMM.
+pub const SPARSE_MAX_DENSITY: f64 = 0.35;
+/// Layers narrower than this always use the GEMM: per-row overhead dominates tiny rows.
+const SPARSE_MIN_FAN_OUT: usize = 32;
+
 /// Reusable buffers for forward and backward passes of up to `capacity` examples.
 #[derive(Debug, Clone)]
 pub struct Workspace {
     capacity: usize,
+    kernels: Kernels,
     /// The output of every layer: hidden activations, then the softmax probabilities.
     outputs: Vec<Array2<f32>>,
     /// dCost/d(pre-activation) of every layer.
     deltas: Vec<Array2<f32>>,
+    /// Every layer's input, transposed (`fan_in` rows of `capacity`), for the sparse path.
+    inputs_t: Vec<Vec<f32>>,
+    /// Whether each layer took the sparse path in the last forward pass.
+    sparse: Vec<bool>,
+    /// Fraction of non-zero values in each layer's input in the last forward pass.
+    density: Vec<f64>,
     nll: Vec<f32>,
     rows: usize,
 }
@@ -72,13 +98,44 @@ impl Workspace {
             .iter()
             .map(|l| Array2::zeros((capacity, l.fan_out())))
             .collect();
+        let layers = mlp.layers.len();
         Self {
             capacity,
+            kernels: Kernels::Auto,
             deltas: outputs.clone(),
             outputs,
+            inputs_t: mlp
+                .layers
+                .iter()
+                .map(|l| vec![0.0; l.fan_in() * capacity])
+                .collect(),
+            sparse: vec![false; layers],
+            density: vec![1.0; layers],
             nll: vec![0.0; capacity],
             rows: 0,
         }
+    }
+
+    /// Chooses the products (the default is [`Kernels::Auto`]).
+    #[must_use]
+    pub fn with_kernels(mut self, kernels: Kernels) -> Self {
+        self.kernels = kernels;
+        self
+    }
+
+    pub fn kernels(&self) -> Kernels {
+        self.kernels
+    }
+
+    /// Per layer: the fraction of non-zero inputs in the last forward pass (measured only when
+    /// the kernels are not [`Kernels::Dense`]).
+    pub fn input_density(&self) -> &[f64] {
+        &self.density
+    }
+
+    /// Per layer: whether the last forward pass took the sparse path.
+    pub fn sparse_layers(&self) -> &[bool] {
+        &self.sparse
     }
 
     pub fn capacity(&self) -> usize {
@@ -92,7 +149,10 @@ impl Workspace {
 
     /// Activations of hidden layer `layer` for the examples of the last forward pass.
     pub fn hidden(&self, layer: usize) -> ArrayView2<'_, f32> {
-        assert!(layer < self.hidden_layers(), "hidden layer {layer} out of range");
+        assert!(
+            layer < self.hidden_layers(),
+            "hidden layer {layer} out of range"
+        );
         self.outputs[layer].slice(s![..self.rows, ..])
     }
 
@@ -157,9 +217,16 @@ impl Mlp {
 
     /// Builds a network from existing layers (for checkpoints and tests).
     pub fn from_layers(activation: Activation, layers: Vec<Layer>) -> Self {
-        assert!(!layers.is_empty(), "a network needs at least an output layer");
+        assert!(
+            !layers.is_empty(),
+            "a network needs at least an output layer"
+        );
         for pair in layers.windows(2) {
-            assert_eq!(pair[0].fan_out(), pair[1].fan_in(), "layer shapes must chain");
+            assert_eq!(
+                pair[0].fan_out(),
+                pair[1].fan_in(),
+                "layer shapes must chain"
+            );
         }
         Self { activation, layers }
     }
@@ -208,11 +275,41 @@ impl Mlp {
             };
             let mut out = rest[0].slice_mut(s![..n, ..]);
             // Start from the bias, then accumulate the product into it.
-            out.assign(&layer.bias.broadcast((n, layer.fan_out())).expect("bias row"));
-            general_mat_mul(1.0, &input, &layer.weights, 1.0, &mut out);
+            out.assign(
+                &layer
+                    .bias
+                    .broadcast((n, layer.fan_out()))
+                    .expect("bias row"),
+            );
+            let sparse = match (ws.kernels, input.as_slice()) {
+                (Kernels::Dense, _) | (_, None) => false,
+                (kernels, Some(flat)) => {
+                    let xt = &mut ws.inputs_t[i];
+                    let nnz = kernels::transpose_count(flat, n, layer.fan_in(), xt, ws.capacity);
+                    let density = nnz as f64 / (n * layer.fan_in()).max(1) as f64;
+                    ws.density[i] = density;
+                    kernels == Kernels::Sparse
+                        || (density <= SPARSE_MAX_DENSITY && layer.fan_out() >= SPARSE_MIN_FAN_OUT)
+                }
+            };
+            ws.sparse[i] = sparse;
+            if sparse {
+                kernels::sparse_forward(
+                    &ws.inputs_t[i],
+                    ws.capacity,
+                    n,
+                    layer
+                        .weights
+                        .as_slice()
+                        .expect("weights are standard layout"),
+                    layer.fan_out(),
+                    out.as_slice_mut().expect("workspace rows are contiguous"),
+                );
+            } else {
+                general_mat_mul(1.0, &input, &layer.weights, 1.0, &mut out);
+            }
             if i != last {
-                let act = self.activation;
-                out.mapv_inplace(|v| act.apply(v));
+                self.activation.apply_in_place(out);
             }
         }
     }
@@ -301,22 +398,55 @@ impl Mlp {
         for i in (0..=last).rev() {
             let (lower, upper) = ws.deltas.split_at_mut(i);
             let delta = upper[0].slice(s![..n, ..]);
-            if i > 0 {
-                // Propagate through the old weights before they are updated.
-                let h = ws.outputs[i - 1].slice(s![..n, ..]);
-                let mut below = lower[i - 1].slice_mut(s![..n, ..]);
-                general_mat_mul(1.0, &delta, &self.layers[i].weights.t(), 0.0, &mut below);
-                backprop_through_activation(act, l1_step, &h, &mut below);
-            }
-            let input = if i == 0 {
-                x
-            } else {
-                ws.outputs[i - 1].slice(s![..n, ..])
-            };
             let layer = &mut self.layers[i];
-            general_mat_mul(-lr, &input.t(), &delta, 1.0, &mut layer.weights);
+            let fan_out = layer.fan_out();
+            if ws.sparse[i] {
+                // One walk over W: the delta below (from the old weights), then the update.
+                let mask = if act == Activation::Rectifier {
+                    kernels::BelowMask::NonZeroInputs
+                } else {
+                    kernels::BelowMask::All
+                };
+                let below = (i > 0).then(|| {
+                    let b = lower[i - 1]
+                        .slice_mut(s![..n, ..])
+                        .into_slice()
+                        .expect("workspace rows are contiguous");
+                    (b, mask)
+                });
+                kernels::backward_walk(
+                    &ws.inputs_t[i],
+                    ws.capacity,
+                    n,
+                    layer
+                        .weights
+                        .as_slice_mut()
+                        .expect("weights are standard layout"),
+                    fan_out,
+                    delta.as_slice().expect("workspace rows are contiguous"),
+                    below,
+                    lr,
+                );
+            } else {
+                if i > 0 {
+                    // Propagate through the old weights before they are updated.
+                    let mut below = lower[i - 1].slice_mut(s![..n, ..]);
+                    general_mat_mul(1.0, &delta, &layer.weights.t(), 0.0, &mut below);
+                }
+                let input = if i == 0 {
+                    x
+                } else {
+                    ws.outputs[i - 1].slice(s![..n, ..])
+                };
+                general_mat_mul(-lr, &input.t(), &delta, 1.0, &mut layer.weights);
+            }
             for row in delta.axis_iter(Axis(0)) {
                 layer.bias.scaled_add(-lr, &row);
+            }
+            if i > 0 {
+                let h = ws.outputs[i - 1].slice(s![..n, ..]);
+                let mut below = lower[i - 1].slice_mut(s![..n, ..]);
+                backprop_through_activation(act, l1_step, &h, &mut below);
             }
         }
         stats
@@ -331,16 +461,20 @@ fn backprop_through_activation(
     h: &ArrayView2<'_, f32>,
     grad: &mut ArrayViewMut2<'_, f32>,
 ) {
-    Zip::from(grad).and(h).for_each(|g, &h| {
-        let sign = if h > 0.0 {
-            1.0
-        } else if h < 0.0 {
-            -1.0
-        } else {
-            0.0
-        };
-        *g = (*g + l1_step * sign) * act.derivative_from_output(h);
-    });
+    // sign(h) for the L1 subgradient; 0 at 0.
+    let sign = |h: f32| f32::from(h > 0.0) - f32::from(h < 0.0);
+    let zip = Zip::from(grad).and(h);
+    // One loop per activation, so that each vectorises.
+    match act {
+        Activation::Rectifier => zip.for_each(|g, &h| {
+            *g = if h > 0.0 { *g + l1_step } else { 0.0 };
+        }),
+        Activation::Tanh => zip.for_each(|g, &h| *g = (*g + l1_step * sign(h)) * (1.0 - h * h)),
+        Activation::Sigmoid => zip.for_each(|g, &h| *g = (*g + l1_step) * h * (1.0 - h)),
+        Activation::Softplus => zip.for_each(|g, &h| {
+            *g = (*g + l1_step * sign(h)) * Activation::Softplus.derivative_from_output(h);
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -355,24 +489,32 @@ mod tests {
         (x, y)
     }
 
-    /// The rectifier's kink makes finite differences meaningless where a perturbation flips
-    /// a unit on or off; such parameters are skipped.
-    fn active_pattern(mlp: &Mlp, x: ArrayView2<'_, f32>, ws: &mut Workspace) -> Vec<bool> {
+    /// Kinks (the rectifier at 0, and |h| in the L1 term at 0) make finite differences
+    /// meaningless where a perturbation flips the sign of a unit; such parameters are skipped.
+    fn sign_pattern(mlp: &Mlp, x: ArrayView2<'_, f32>, ws: &mut Workspace) -> Vec<i8> {
         mlp.forward(x, ws);
         (0..mlp.hidden_layers())
-            .flat_map(|l| ws.hidden(l).iter().map(|&v| v > 0.0).collect::<Vec<_>>())
+            .flat_map(|l| {
+                ws.hidden(l)
+                    .iter()
+                    .map(|&v| v.total_cmp(&0.0) as i8)
+                    .collect::<Vec<_>>()
+            })
             .collect()
     }
 
-    fn check_gradients(act: Activation, l1: f32) {
-        let (x, y) = toy_batch(6, 5, 3, 7);
+    fn check_gradients(act: Activation, l1: f32, kernels: Kernels) {
+        let (mut x, y) = toy_batch(6, 5, 3, 7);
+        if kernels == Kernels::Sparse {
+            x.mapv_inplace(|v| if v < 0.0 { 0.0 } else { v });
+        }
         let mut mlp = Mlp::new(5, &[7, 4], 3, act, 11);
         // Non-zero biases so that every parameter matters.
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for layer in mlp.layers_mut() {
             layer.bias.mapv_inplace(|_| rng.random_range(-0.3..0.3));
         }
-        let mut ws = Workspace::new(&mlp, 6);
+        let mut ws = Workspace::new(&mlp, 6).with_kernels(kernels);
 
         // The production update with lr = 1 moves every parameter by exactly −gradient.
         let mut stepped = mlp.clone();
@@ -395,9 +537,9 @@ mod tests {
                 let mut minus = mlp.clone();
                 set(&mut plus, li, pos, c, eps);
                 set(&mut minus, li, pos, c, -eps);
-                if act == Activation::Rectifier
-                    && active_pattern(&plus, x.view(), &mut ws)
-                        != active_pattern(&minus, x.view(), &mut ws)
+                if (act == Activation::Rectifier || l1 > 0.0)
+                    && sign_pattern(&plus, x.view(), &mut ws)
+                        != sign_pattern(&minus, x.view(), &mut ws)
                 {
                     continue;
                 }
@@ -425,14 +567,16 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences_without_l1() {
         for act in Activation::ALL {
-            check_gradients(act, 0.0);
+            check_gradients(act, 0.0, Kernels::Dense);
+            check_gradients(act, 0.0, Kernels::Sparse);
         }
     }
 
     #[test]
     fn gradients_match_finite_differences_with_l1() {
         for act in Activation::ALL {
-            check_gradients(act, 0.05);
+            check_gradients(act, 0.05, Kernels::Dense);
+            check_gradients(act, 0.05, Kernels::Sparse);
         }
     }
 
@@ -458,13 +602,67 @@ mod tests {
         for act in Activation::ALL {
             let mut mlp = Mlp::new(8, &[16, 16], 4, act, 2);
             let mut ws = Workspace::new(&mlp, 20);
-            let first = mlp.train_step(x.view(), &y, 0.5, 0.0, &mut ws).loss;
+            let first = mlp.train_step(x.view(), &y, 1.0, 0.0, &mut ws).loss;
             let mut last = first;
-            for _ in 0..200 {
-                last = mlp.train_step(x.view(), &y, 0.5, 0.0, &mut ws).loss;
+            for _ in 0..400 {
+                last = mlp.train_step(x.view(), &y, 1.0, 0.0, &mut ws).loss;
             }
             assert!(last < 0.3 * first, "{act}: loss {first} -> {last}");
         }
+    }
+
+    /// Sparse inputs (as MNIST pixels are) and a rectifier: both paths must agree.
+    fn sparse_toy_batch(n: usize, dim: usize, seed: u64) -> (Array2<f32>, Vec<u8>) {
+        let (mut x, y) = toy_batch(n, dim, 5, seed);
+        x.mapv_inplace(|v| if v < 0.4 { 0.0 } else { v });
+        (x, y)
+    }
+
+    #[test]
+    fn sparse_and_dense_paths_train_the_same_network() {
+        let (x, y) = sparse_toy_batch(10, 60, 4);
+        for act in Activation::ALL {
+            for l1 in [0.0, 0.01] {
+                let mut dense = Mlp::new(60, &[48, 40], 5, act, 3);
+                let mut sparse = dense.clone();
+                let mut ws_d = Workspace::new(&dense, 10).with_kernels(Kernels::Dense);
+                let mut ws_s = Workspace::new(&sparse, 10).with_kernels(Kernels::Sparse);
+                for step in 0..20 {
+                    let rows = if step % 3 == 2 { 7 } else { 10 };
+                    let xb = x.slice(s![..rows, ..]);
+                    let a = dense.train_step(xb, &y[..rows], 0.2, l1, &mut ws_d);
+                    let b = sparse.train_step(xb, &y[..rows], 0.2, l1, &mut ws_s);
+                    assert!((a.loss - b.loss).abs() < 1e-4, "{act} step {step}");
+                    assert_eq!(a.errors, b.errors);
+                }
+                assert!(ws_s.sparse_layers().iter().all(|&s| s));
+                assert!(ws_d.sparse_layers().iter().all(|&s| !s));
+                for (ld, ls) in dense.layers().iter().zip(sparse.layers()) {
+                    let diff = (&ld.weights - &ls.weights).mapv(f32::abs);
+                    let max = diff.fold(0.0f32, |m, &v| m.max(v));
+                    assert!(max < 1e-4, "{act} l1={l1}: weights differ by {max}");
+                    let bdiff = (&ld.bias - &ls.bias).mapv(f32::abs);
+                    assert!(bdiff.fold(0.0f32, |m, &v| m.max(v)) < 1e-4, "{act} bias");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn auto_picks_the_sparse_path_only_for_sparse_inputs() {
+        let (x, y) = sparse_toy_batch(10, 60, 4);
+        let mut relu = Mlp::new(60, &[48, 40], 5, Activation::Rectifier, 3);
+        let mut tanh = Mlp::new(60, &[48, 40], 5, Activation::Tanh, 3);
+        let mut ws_r = Workspace::new(&relu, 10);
+        let mut ws_t = Workspace::new(&tanh, 10);
+        relu.train_step(x.view(), &y, 0.1, 0.0, &mut ws_r);
+        tanh.train_step(x.view(), &y, 0.1, 0.0, &mut ws_t);
+        // The pixels-like input is ~30 % non-zero: sparse for both. Tanh hidden layers are
+        // dense (never exactly 0); the 5-wide output layer always uses the GEMM.
+        assert!(ws_t.input_density()[0] < SPARSE_MAX_DENSITY);
+        assert_eq!(ws_t.sparse_layers(), &[true, false, false]);
+        assert!((ws_t.input_density()[1] - 1.0).abs() < 1e-12);
+        assert!(!ws_r.sparse_layers()[2]);
     }
 
     #[test]

@@ -48,7 +48,9 @@ impl LayerAccumulator {
         assert_eq!(h.ncols(), self.ever_active.len(), "unit count changed");
         self.examples += h.nrows() as u64;
         // A bound b is reached when |h − b| ≤ 1 % of the larger |bound| (0.01 for tanh and sigmoid).
-        let near = self.bounds.map(|(lo, hi)| (lo, hi, 0.01 * lo.abs().max(hi.abs())));
+        let near = self
+            .bounds
+            .map(|(lo, hi)| (lo, hi, 0.01 * lo.abs().max(hi.abs())));
         for row in h.axis_iter(Axis(0)) {
             let mut row_sum = 0.0f32;
             for ((&v, alive), sat) in row
@@ -156,10 +158,7 @@ mod tests {
 
     #[test]
     fn tanh_saturation_needs_every_example_near_a_bound() {
-        let h = array![
-            [0.995f32, -0.999, 0.5, 0.98],
-            [-0.992, -1.0, 0.999, 0.999],
-        ];
+        let h = array![[0.995f32, -0.999, 0.5, 0.98], [-0.992, -1.0, 0.999, 0.999],];
         let mut acc = LayerAccumulator::new(4, Activation::Tanh.bounds());
         acc.add(&h.view());
         let s = acc.finish();

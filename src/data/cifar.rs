@@ -78,6 +78,9 @@ mod tests {
         assert!(err.contains("cut.bin") && err.contains("3,073"), "{err}");
         let err = parse(&record(10, 0), "lab.bin").unwrap_err().to_string();
         assert!(err.contains("label 10"), "{err}");
-        assert!(parse(&[], "e.bin").unwrap_err().to_string().contains("empty"));
+        assert!(parse(&[], "e.bin")
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
     }
 }

@@ -165,7 +165,10 @@ mod tests {
             assert!(err.contains("truncated"), "cut {cut}: {err}");
         }
         let err = read(&file[..file.len() - 1], "t").unwrap_err().to_string();
-        assert!(err.contains("declare 6 bytes") && err.contains("only 5"), "{err}");
+        assert!(
+            err.contains("declare 6 bytes") && err.contains("only 5"),
+            "{err}"
+        );
         let err = read(&gz(&file[..file.len() - 2])[..], "t.gz")
             .unwrap_err()
             .to_string();
@@ -176,7 +179,10 @@ mod tests {
     fn rejects_trailing_bytes() {
         let mut file = encode(&[2], &[1, 2]);
         file.push(3);
-        assert!(read(&file[..], "t").unwrap_err().to_string().contains("more follow"));
+        assert!(read(&file[..], "t")
+            .unwrap_err()
+            .to_string()
+            .contains("more follow"));
     }
 
     #[test]
