@@ -162,9 +162,9 @@ pub fn mnist10k() -> Result<Splits, DataError> {
     )?;
     Ok(Splits {
         name: "mnist10k".into(),
-        train: all.slice(0..8000),
-        valid: all.slice(8000..9000),
-        test: all.slice(9000..10000),
+        train: all.dataset(0..8000),
+        valid: all.dataset(8000..9000),
+        test: all.dataset(9000..10000),
         classes: 10,
     })
 }
@@ -191,13 +191,39 @@ fn read_idx_file(path: &Path) -> Result<idx::Idx, DataError> {
     idx::read(BufReader::new(file), &name)
 }
 
+/// Checked images and labels, still as bytes: each split is scaled to f32 on its own, so
+/// the whole file never exists twice as f32.
+struct RawImages {
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+    dim: usize,
+}
+
+impl RawImages {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn dataset(&self, range: std::ops::Range<usize>) -> Dataset {
+        Dataset::from_bytes(
+            &self.pixels[range.start * self.dim..range.end * self.dim],
+            self.labels[range].to_vec(),
+            self.dim,
+        )
+    }
+}
+
 /// Pairs an image file (n × rows × cols) with a label file (n) of classes 0-9.
 fn images_with_labels(
     images: idx::Idx,
     images_name: &str,
     labels: idx::Idx,
     labels_name: &str,
-) -> Result<Dataset, DataError> {
+) -> Result<RawImages, DataError> {
     if images.dims.len() != 3 {
         return Err(DataError::Format {
             file: images_name.into(),
@@ -232,13 +258,17 @@ fn images_with_labels(
             problem: format!("label {bad} at index {i} (expected 0-9)"),
         });
     }
-    Ok(Dataset::from_bytes(&images.data, labels.data, dim))
+    Ok(RawImages {
+        pixels: images.data,
+        labels: labels.data,
+        dim,
+    })
 }
 
 /// MNIST and Fashion-MNIST: the usual four IDX files. The last 10,000 training examples
 /// (a sixth of smaller files) are the validation set, giving the paper's 50k / 10k / 10k.
 fn load_mnist_style(name: &str, dir: &Path) -> Result<Splits, DataError> {
-    let load_pair = |images: &[&str], labels: &[&str]| -> Result<Dataset, DataError> {
+    let load_pair = |images: &[&str], labels: &[&str]| -> Result<RawImages, DataError> {
         let ip = find_file(dir, images)?;
         let lp = find_file(dir, labels)?;
         images_with_labels(
@@ -276,9 +306,9 @@ fn load_mnist_style(name: &str, dir: &Path) -> Result<Splits, DataError> {
     }
     Ok(Splits {
         name: name.into(),
-        train: train_all.slice(0..n - valid),
-        valid: train_all.slice(n - valid..n),
-        test,
+        train: train_all.dataset(0..n - valid),
+        valid: train_all.dataset(n - valid..n),
+        test: test.dataset(0..test.len()),
         classes: 10,
     })
 }

@@ -76,6 +76,8 @@ const SPARSE_MIN_FAN_OUT: usize = 32;
 pub struct Workspace {
     capacity: usize,
     kernels: Kernels,
+    /// Threads that share one step's products.
+    threads: usize,
     /// The output of every layer: hidden activations, then the softmax probabilities.
     outputs: Vec<Array2<f32>>,
     /// dCost/d(pre-activation) of every layer.
@@ -102,7 +104,8 @@ impl Workspace {
         Self {
             capacity,
             kernels: Kernels::Auto,
-            deltas: outputs.clone(),
+            threads: 1,
+            deltas: outputs.iter().map(|o| Array2::zeros((0, o.ncols()))).collect(),
             outputs,
             inputs_t: mlp
                 .layers
@@ -116,10 +119,25 @@ impl Workspace {
         }
     }
 
+    /// A workspace for training steps: forward buffers plus the backward pass's deltas.
+    pub fn for_training(mlp: &Mlp, capacity: usize) -> Self {
+        let mut ws = Self::new(mlp, capacity);
+        ws.deltas = ws.outputs.clone();
+        ws
+    }
+
     /// Chooses the products (the default is [`Kernels::Auto`]).
     #[must_use]
     pub fn with_kernels(mut self, kernels: Kernels) -> Self {
         self.kernels = kernels;
+        self
+    }
+
+    /// Splits each product of a step over `threads` threads (by output columns forward, by
+    /// weight rows backward). Small products stay on one thread.
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
         self
     }
 
@@ -293,21 +311,15 @@ impl Mlp {
                 }
             };
             ws.sparse[i] = sparse;
-            if sparse {
-                kernels::sparse_forward(
-                    &ws.inputs_t[i],
-                    ws.capacity,
-                    n,
-                    layer
-                        .weights
-                        .as_slice()
-                        .expect("weights are standard layout"),
-                    layer.fan_out(),
-                    out.as_slice_mut().expect("workspace rows are contiguous"),
-                );
-            } else {
-                general_mat_mul(1.0, &input, &layer.weights, 1.0, &mut out);
-            }
+            forward_layer(
+                sparse,
+                input,
+                &ws.inputs_t[i],
+                ws.capacity,
+                layer.weights.view(),
+                out.view_mut(),
+                ws.threads,
+            );
             if i != last {
                 self.activation.apply_in_place(out);
             }
@@ -378,6 +390,10 @@ impl Mlp {
         l1: f32,
         ws: &mut Workspace,
     ) -> StepStats {
+        assert!(
+            ws.deltas[0].nrows() == ws.capacity,
+            "train_step needs a Workspace::for_training"
+        );
         let stats = self.evaluate_batch(x, labels, l1, ws);
         let n = x.nrows();
         let inv_n = 1.0 / n as f32;
@@ -399,47 +415,31 @@ impl Mlp {
             let (lower, upper) = ws.deltas.split_at_mut(i);
             let delta = upper[0].slice(s![..n, ..]);
             let layer = &mut self.layers[i];
-            let fan_out = layer.fan_out();
-            if ws.sparse[i] {
-                // One walk over W: the delta below (from the old weights), then the update.
-                let mask = if act == Activation::Rectifier {
-                    kernels::BelowMask::NonZeroInputs
-                } else {
-                    kernels::BelowMask::All
-                };
-                let below = (i > 0).then(|| {
-                    let b = lower[i - 1]
-                        .slice_mut(s![..n, ..])
-                        .into_slice()
-                        .expect("workspace rows are contiguous");
-                    (b, mask)
-                });
-                kernels::backward_walk(
-                    &ws.inputs_t[i],
-                    ws.capacity,
-                    n,
-                    layer
-                        .weights
-                        .as_slice_mut()
-                        .expect("weights are standard layout"),
-                    fan_out,
-                    delta.as_slice().expect("workspace rows are contiguous"),
-                    below,
-                    lr,
-                );
+            let input = if i == 0 {
+                x
             } else {
-                if i > 0 {
-                    // Propagate through the old weights before they are updated.
-                    let mut below = lower[i - 1].slice_mut(s![..n, ..]);
-                    general_mat_mul(1.0, &delta, &layer.weights.t(), 0.0, &mut below);
-                }
-                let input = if i == 0 {
-                    x
-                } else {
-                    ws.outputs[i - 1].slice(s![..n, ..])
-                };
-                general_mat_mul(-lr, &input.t(), &delta, 1.0, &mut layer.weights);
-            }
+                ws.outputs[i - 1].slice(s![..n, ..])
+            };
+            // Zeros below a rectifier have zero derivative: their deltas need no dot product.
+            let mask = if act == Activation::Rectifier {
+                kernels::BelowMask::NonZeroInputs
+            } else {
+                kernels::BelowMask::All
+            };
+            backward_layer(
+                Backward {
+                    sparse: ws.sparse[i],
+                    input,
+                    xt: &ws.inputs_t[i],
+                    stride: ws.capacity,
+                    delta,
+                    mask,
+                    lr,
+                },
+                layer.weights.view_mut(),
+                (i > 0).then(|| lower[i - 1].slice_mut(s![..n, ..])),
+                ws.threads,
+            );
             for row in delta.axis_iter(Axis(0)) {
                 layer.bias.scaled_add(-lr, &row);
             }
@@ -451,6 +451,133 @@ impl Mlp {
         }
         stats
     }
+}
+
+/// Products smaller than this many multiply-adds stay on one thread: spawning costs more.
+const PARALLEL_MIN_MACS: usize = 1 << 21;
+
+/// Sizes of `parts` near-equal blocks of `len`.
+fn block_sizes(len: usize, parts: usize) -> impl Iterator<Item = usize> {
+    (0..parts).map(move |t| (len * (t + 1)) / parts - (len * t) / parts)
+}
+
+/// How many threads a product of `macs` multiply-adds over `units` splittable units gets.
+fn threads_for(threads: usize, macs: usize, units: usize) -> usize {
+    if threads <= 1 || macs < PARALLEL_MIN_MACS {
+        1
+    } else {
+        threads.min(units / 64).max(1)
+    }
+}
+
+/// `out += input · w`, sparse or dense, split by output columns over threads.
+fn forward_layer(
+    sparse: bool,
+    input: ArrayView2<'_, f32>,
+    xt: &[f32],
+    stride: usize,
+    w: ArrayView2<'_, f32>,
+    out: ArrayViewMut2<'_, f32>,
+    threads: usize,
+) {
+    let n = input.nrows();
+    let block = |w: ArrayView2<'_, f32>, mut out: ArrayViewMut2<'_, f32>| {
+        if sparse {
+            kernels::sparse_forward(xt, stride, n, w, out);
+        } else {
+            general_mat_mul(1.0, &input, &w, 1.0, &mut out);
+        }
+    };
+    let threads = threads_for(threads, n * w.len(), w.ncols());
+    if threads == 1 {
+        block(w, out);
+        return;
+    }
+    std::thread::scope(|scope| {
+        let (mut w_rest, mut out_rest) = (w, out);
+        for (t, cols) in block_sizes(w_rest.ncols(), threads).enumerate() {
+            let (wb, wr) = w_rest.split_at(Axis(1), cols);
+            let (ob, or) = out_rest.split_at(Axis(1), cols);
+            (w_rest, out_rest) = (wr, or);
+            if t + 1 == threads {
+                block(wb, ob);
+            } else {
+                let block = &block;
+                scope.spawn(move || block(wb, ob));
+            }
+        }
+    });
+}
+
+/// What one layer's backward pass reads.
+#[derive(Clone, Copy)]
+struct Backward<'a> {
+    sparse: bool,
+    input: ArrayView2<'a, f32>,
+    xt: &'a [f32],
+    stride: usize,
+    delta: ArrayView2<'a, f32>,
+    mask: kernels::BelowMask,
+    lr: f32,
+}
+
+/// `below = δ·Wᵀ` (from the old weights) and `W −= lr·inputᵀδ`, sparse (one fused walk) or
+/// dense (two GEMMs), split by weight rows over threads.
+fn backward_layer(
+    b: Backward<'_>,
+    w: ArrayViewMut2<'_, f32>,
+    below: Option<ArrayViewMut2<'_, f32>>,
+    threads: usize,
+) {
+    let n = b.input.nrows();
+    let block = |k0: usize, mut w: ArrayViewMut2<'_, f32>, below: Option<ArrayViewMut2<'_, f32>>| {
+        let k1 = k0 + w.nrows();
+        if b.sparse {
+            kernels::backward_walk(
+                &b.xt[k0 * b.stride..k1 * b.stride],
+                b.stride,
+                n,
+                w,
+                b.delta.as_slice().expect("workspace rows are contiguous"),
+                below.map(|bl| (bl, b.mask)),
+                b.lr,
+            );
+        } else {
+            if let Some(mut bl) = below {
+                general_mat_mul(1.0, &b.delta, &w.t(), 0.0, &mut bl);
+            }
+            let input = b.input.slice(s![.., k0..k1]);
+            general_mat_mul(-b.lr, &input.t(), &b.delta, 1.0, &mut w);
+        }
+    };
+    let threads = threads_for(threads, 2 * n * w.len(), w.nrows());
+    if threads == 1 {
+        block(0, w, below);
+        return;
+    }
+    std::thread::scope(|scope| {
+        let (mut w_rest, mut below_rest) = (w, below);
+        let mut k0 = 0;
+        for (t, rows) in block_sizes(w_rest.nrows(), threads).enumerate() {
+            let (wb, wr) = w_rest.split_at(Axis(0), rows);
+            w_rest = wr;
+            let bb = match below_rest.take() {
+                Some(bl) => {
+                    let (bb, br) = bl.split_at(Axis(1), rows);
+                    below_rest = Some(br);
+                    Some(bb)
+                }
+                None => None,
+            };
+            if t + 1 == threads {
+                block(k0, wb, bb);
+            } else {
+                let block = &block;
+                scope.spawn(move || block(k0, wb, bb));
+            }
+            k0 += rows;
+        }
+    });
 }
 
 /// Turns dCost/dh into dCost/d(pre-activation): adds the L1 subgradient `l1/n · sign(h)` and
@@ -514,7 +641,7 @@ mod tests {
         for layer in mlp.layers_mut() {
             layer.bias.mapv_inplace(|_| rng.random_range(-0.3..0.3));
         }
-        let mut ws = Workspace::new(&mlp, 6).with_kernels(kernels);
+        let mut ws = Workspace::for_training(&mlp, 6).with_kernels(kernels);
 
         // The production update with lr = 1 moves every parameter by exactly −gradient.
         let mut stepped = mlp.clone();
@@ -601,7 +728,7 @@ mod tests {
         let (x, y) = toy_batch(20, 8, 4, 1);
         for act in Activation::ALL {
             let mut mlp = Mlp::new(8, &[16, 16], 4, act, 2);
-            let mut ws = Workspace::new(&mlp, 20);
+            let mut ws = Workspace::for_training(&mlp, 20);
             let first = mlp.train_step(x.view(), &y, 1.0, 0.0, &mut ws).loss;
             let mut last = first;
             for _ in 0..400 {
@@ -625,8 +752,8 @@ mod tests {
             for l1 in [0.0, 0.01] {
                 let mut dense = Mlp::new(60, &[48, 40], 5, act, 3);
                 let mut sparse = dense.clone();
-                let mut ws_d = Workspace::new(&dense, 10).with_kernels(Kernels::Dense);
-                let mut ws_s = Workspace::new(&sparse, 10).with_kernels(Kernels::Sparse);
+                let mut ws_d = Workspace::for_training(&dense, 10).with_kernels(Kernels::Dense);
+                let mut ws_s = Workspace::for_training(&sparse, 10).with_kernels(Kernels::Sparse);
                 for step in 0..20 {
                     let rows = if step % 3 == 2 { 7 } else { 10 };
                     let xb = x.slice(s![..rows, ..]);
@@ -649,12 +776,36 @@ mod tests {
     }
 
     #[test]
+    fn threads_split_the_products_without_changing_the_result() {
+        let (x, y) = sparse_toy_batch(100, 300, 6);
+        for act in [Activation::Rectifier, Activation::Tanh] {
+            for kernels in [Kernels::Dense, Kernels::Sparse] {
+                let mut one = Mlp::new(300, &[256, 200], 5, act, 3);
+                let mut three = one.clone();
+                let mut ws1 = Workspace::for_training(&one, 100).with_kernels(kernels);
+                let mut ws3 = Workspace::for_training(&three, 100)
+                    .with_kernels(kernels)
+                    .with_threads(3);
+                for _ in 0..4 {
+                    let a = one.train_step(x.view(), &y, 0.1, 0.001, &mut ws1);
+                    let b = three.train_step(x.view(), &y, 0.1, 0.001, &mut ws3);
+                    assert!((a.loss - b.loss).abs() < 1e-5, "{act} {kernels:?}");
+                }
+                for (l1, l3) in one.layers().iter().zip(three.layers()) {
+                    let d = (&l1.weights - &l3.weights).mapv(f32::abs);
+                    assert!(d.fold(0.0f32, |m, &v| m.max(v)) < 1e-5, "{act} {kernels:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn auto_picks_the_sparse_path_only_for_sparse_inputs() {
         let (x, y) = sparse_toy_batch(10, 60, 4);
         let mut relu = Mlp::new(60, &[48, 40], 5, Activation::Rectifier, 3);
         let mut tanh = Mlp::new(60, &[48, 40], 5, Activation::Tanh, 3);
-        let mut ws_r = Workspace::new(&relu, 10);
-        let mut ws_t = Workspace::new(&tanh, 10);
+        let mut ws_r = Workspace::for_training(&relu, 10);
+        let mut ws_t = Workspace::for_training(&tanh, 10);
         relu.train_step(x.view(), &y, 0.1, 0.0, &mut ws_r);
         tanh.train_step(x.view(), &y, 0.1, 0.0, &mut ws_t);
         // The pixels-like input is ~30 % non-zero: sparse for both. Tanh hidden layers are

@@ -27,7 +27,7 @@ pub const PROBE_EXAMPLES: usize = 48;
 /// How often samples (batch loss, activation snapshots) are offered to the front end.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
 /// Rows per forward pass when evaluating: large enough for efficient products.
-const EVAL_CHUNK: usize = 500;
+const EVAL_CHUNK: usize = 250;
 
 /// One network of the lockstep run and its buffers.
 struct Net {
@@ -39,6 +39,8 @@ struct Net {
     epoch_l1: f64,
     epoch_batches: usize,
     step_time: Duration,
+    /// Train, validation and test evaluation at the end of the epoch.
+    evaluation: [stats::Evaluation; 3],
     sample_loss: f64,
     sample_batches: usize,
 }
@@ -48,13 +50,14 @@ impl Net {
         let mlp = Mlp::new(input, &config.hidden, classes, act, seed);
         Self {
             name: act.name().into(),
-            ws: Workspace::new(&mlp, config.batch_size),
+            ws: Workspace::for_training(&mlp, config.batch_size),
             eval_ws: Workspace::new(&mlp, EVAL_CHUNK),
             mlp,
             epoch_loss: 0.0,
             epoch_l1: 0.0,
             epoch_batches: 0,
             step_time: Duration::ZERO,
+            evaluation: Default::default(),
             sample_loss: 0.0,
             sample_batches: 0,
         }
@@ -76,8 +79,25 @@ pub struct Trainer {
     probe: Array2<f32>,
     focus: (usize, usize),
     samples_enabled: bool,
+    /// Train the networks on one thread each (the default when the machine has several cores).
+    parallel: bool,
     /// Live measurements of the paper's claims for sparsity (see [`crate::metrics`]).
     claims: Claims,
+}
+
+/// Runs `f` on every network: one thread each when `parallel`, else one after another. The
+/// networks share nothing, so both give the same numbers.
+fn for_each_net(nets: &mut [Net], parallel: bool, f: impl Fn(&mut Net) + Sync) {
+    match nets {
+        [first, rest @ ..] if parallel && !rest.is_empty() => std::thread::scope(|scope| {
+            let f = &f;
+            for net in rest {
+                scope.spawn(move || f(net));
+            }
+            f(first);
+        }),
+        _ => nets.iter_mut().for_each(f),
+    }
 }
 
 /// The front end's side of a running trainer.
@@ -104,12 +124,20 @@ impl Trainer {
             probe: data.valid.inputs.slice(s![..probe_n, ..]).to_owned(),
             focus: (0, 0),
             samples_enabled: true,
+            parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             claims: Claims::new(&data, config.seed),
             config: config.clone(),
             data,
         };
         t.init_nets(config.seed);
         t
+    }
+
+    /// Trains the networks one after another on the calling thread, or in parallel.
+    #[must_use]
+    pub fn with_parallel(mut self, parallel: bool) -> Self {
+        self.parallel = parallel;
+        self
     }
 
     /// Headless runs have no screen to feed: skip the snapshots.
@@ -196,18 +224,17 @@ impl Trainer {
             &mut self.batch_y,
         );
         let x = self.batch_x.slice(s![..n, ..]);
-        for net in &mut self.nets {
+        let (y, lr, l1) = (&self.batch_y[..], self.lr, self.l1);
+        for_each_net(&mut self.nets, self.parallel, |net| {
             let t0 = Instant::now();
-            let st = net
-                .mlp
-                .train_step(x, &self.batch_y, self.lr, self.l1, &mut net.ws);
+            let st = net.mlp.train_step(x, y, lr, l1, &mut net.ws);
             net.step_time += t0.elapsed();
             net.epoch_loss += f64::from(st.loss);
             net.epoch_l1 += f64::from(st.l1_penalty);
             net.epoch_batches += 1;
             net.sample_loss += f64::from(st.loss);
             net.sample_batches += 1;
-        }
+        });
         self.pos.batch += 1;
         self.pos.step += 1;
         n
@@ -227,13 +254,19 @@ impl Trainer {
             .claims
             .measure(self.nets.iter().map(|n| &n.mlp), epoch)
             .into_iter();
+        let data = &self.data;
+        for_each_net(&mut self.nets, self.parallel, |net| {
+            net.evaluation = [
+                stats::evaluate(&net.mlp, &data.train, &mut net.eval_ws, false),
+                stats::evaluate(&net.mlp, &data.valid, &mut net.eval_ws, true),
+                stats::evaluate(&net.mlp, &data.test, &mut net.eval_ws, false),
+            ];
+        });
         let reports = self
             .nets
             .iter_mut()
             .map(|net| {
-                let train = stats::evaluate(&net.mlp, &self.data.train, &mut net.eval_ws, false);
-                let valid = stats::evaluate(&net.mlp, &self.data.valid, &mut net.eval_ws, true);
-                let test = stats::evaluate(&net.mlp, &self.data.test, &mut net.eval_ws, false);
+                let [train, valid, test] = std::mem::take(&mut net.evaluation);
                 let batches = net.epoch_batches.max(1) as f64;
                 let report = EpochReport {
                     net: net.name.clone(),

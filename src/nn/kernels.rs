@@ -6,6 +6,8 @@
 //! update share that one walk over `W`: `below[i, k] = δ_i · W[k, :]` is read from the old row
 //! before the row is updated in place with `W[k, :] −= lr · Σ_i in[i, k] δ_i`.
 
+use ndarray::{ArrayView2, ArrayViewMut2};
+
 /// Copies the `n × fan_in` block `x` (row-major, `fan_in` per row) into `xt` as `fan_in` rows of
 /// `stride` values (the first `n` used) and returns the number of non-zero values.
 pub fn transpose_count(x: &[f32], n: usize, fan_in: usize, xt: &mut [f32], stride: usize) -> usize {
@@ -25,16 +27,26 @@ pub fn transpose_count(x: &[f32], n: usize, fan_in: usize, xt: &mut [f32], strid
 const FORWARD_BLOCK: usize = 256;
 
 /// `out[i, :] += Σ_k in[i, k] · w[k, :]`, skipping zero inputs. `xt` is the input transposed
-/// (`fan_in` rows of `stride`), `w` is `fan_in × fan_out` row-major, `out` is `n × fan_out`.
-pub fn sparse_forward(xt: &[f32], stride: usize, n: usize, w: &[f32], fan_out: usize, out: &mut [f32]) {
+/// (`fan_in` rows of `stride`), `w` is `fan_in × cols` with contiguous rows (a column block of
+/// the weights), `out` is `n × cols` with contiguous rows.
+pub fn sparse_forward(
+    xt: &[f32],
+    stride: usize,
+    n: usize,
+    w: ArrayView2<'_, f32>,
+    mut out: ArrayViewMut2<'_, f32>,
+) {
+    let cols = w.ncols();
     let mut j0 = 0;
-    while j0 < fan_out {
-        let j1 = (j0 + FORWARD_BLOCK).min(fan_out);
-        for (xk, wk) in xt.chunks_exact(stride).zip(w.chunks_exact(fan_out)) {
-            let wb = &wk[j0..j1];
+    while j0 < cols {
+        let j1 = (j0 + FORWARD_BLOCK).min(cols);
+        for (xk, wk) in xt.chunks_exact(stride).zip(w.rows()) {
+            let wb = &wk.to_slice().expect("weight rows are contiguous")[j0..j1];
             for (i, &v) in xk[..n].iter().enumerate() {
                 if v != 0.0 {
-                    axpy(v, wb, &mut out[i * fan_out + j0..i * fan_out + j1]);
+                    let mut o = out.row_mut(i);
+                    let o = o.as_slice_mut().expect("output rows are contiguous");
+                    axpy(v, wb, &mut o[j0..j1]);
                 }
             }
         }
@@ -58,26 +70,24 @@ pub enum BelowMask {
 /// examples the mask selects, 0 elsewhere); then updates the row in place,
 /// `W[k, :] −= lr · Σ_i in[i, k] δ_i`, skipping zero inputs. Rows whose input is zero on the
 /// whole batch are skipped entirely when the mask allows it.
-#[expect(clippy::too_many_arguments, reason = "a BLAS-style kernel signature")]
+///
+/// `xt` holds the block's input units transposed (rows of `stride`), `w` the block's weight
+/// rows (contiguous), `delta` is `n × fan_out` row-major and `below` is `n × block`.
 pub fn backward_walk(
     xt: &[f32],
     stride: usize,
     n: usize,
-    w: &mut [f32],
-    fan_out: usize,
+    mut w: ArrayViewMut2<'_, f32>,
     delta: &[f32],
-    mut below: Option<(&mut [f32], BelowMask)>,
+    mut below: Option<(ArrayViewMut2<'_, f32>, BelowMask)>,
     lr: f32,
 ) {
-    let fan_in = w.len() / fan_out;
+    let fan_out = w.ncols();
     if let Some((b, BelowMask::NonZeroInputs)) = below.as_mut() {
-        b[..n * fan_in].fill(0.0);
+        b.fill(0.0);
     }
-    for (k, (xk, wk)) in xt
-        .chunks_exact(stride)
-        .zip(w.chunks_exact_mut(fan_out))
-        .enumerate()
-    {
+    for (k, (xk, mut wk)) in xt.chunks_exact(stride).zip(w.rows_mut()).enumerate() {
+        let wk = wk.as_slice_mut().expect("weight rows are contiguous");
         let xk = &xk[..n];
         let all_zero = xk.iter().all(|&v| v == 0.0);
         let all_inputs = matches!(below, Some((_, BelowMask::All)));
@@ -90,7 +100,7 @@ pub fn backward_walk(
                 let deltas = group_rows(delta, rows, fan_out);
                 let dots = dot_group(&deltas[..rows.len()], wk);
                 for (g, &i) in rows.iter().enumerate() {
-                    b[i * fan_in + k] = dots[g];
+                    b[[i, k]] = dots[g];
                 }
             });
         }
@@ -240,7 +250,13 @@ mod tests {
         let mut xt = vec![9.0; 4 * stride];
         assert_eq!(transpose_count(&x, 3, 4, &mut xt, stride), 5);
         let mut out = [0.0f32; 6];
-        sparse_forward(&xt, stride, 3, &w, 2, &mut out);
+        sparse_forward(
+            &xt,
+            stride,
+            3,
+            ArrayView2::from_shape((4, 2), &w).unwrap(),
+            ArrayViewMut2::from_shape((3, 2), &mut out).unwrap(),
+        );
         let mut dense = [0.0f32; 6];
         for i in 0..3 {
             for j in 0..2 {
