@@ -4,10 +4,12 @@
 //! One engine ([`train`]) drives two front ends: the terminal dashboard and the headless
 //! JSON-lines writer ([`headless`]). They talk through the types in [`message`].
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod data;
 pub mod headless;
+pub mod history;
 pub mod jsonl;
 pub mod message;
 pub mod metrics;

@@ -1,0 +1,843 @@
+//! The dashboard's state and its one entry point, [`App::update`]: every key, trainer update,
+//! sample and clock tick goes through it, and what the trainer should do comes back as a
+//! [`Command`]. It does no I/O, so it is tested without a terminal; rendering (in
+//! [`crate::ui`]) only reads it.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::history::{Recent, Series};
+use crate::message::{
+    ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
+};
+
+/// The learning rate never goes above this with `+` …
+pub const LR_MAX: f32 = 10.0;
+/// … nor below this with `-`.
+pub const LR_MIN: f32 = 1e-6;
+/// `]` never raises the L1 penalty above this.
+pub const L1_MAX: f32 = 1.0;
+/// `[` below this sets the L1 penalty to exactly 0.
+pub const L1_FLOOR: f32 = 1e-6;
+/// `]` from 0 goes to the run's initial L1, or to this when the run started at 0.
+pub const L1_RESTART: f32 = 1e-5;
+
+/// Points kept per error and sparsity history (per network, per layer).
+const EPOCH_HISTORY: usize = 512;
+/// Loss samples kept for the sparkline (5 a second: the last ~100 s).
+const LOSS_HISTORY: usize = 512;
+/// Learning-rate and L1 changes remembered for the chart marks.
+const MARKS: usize = 64;
+/// The heatmap's colour scale is this quantile of the snapshot's non-zero |h|.
+const HEATMAP_QUANTILE: f64 = 0.98;
+
+/// Everything the dashboard reacts to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Key(KeyEvent),
+    /// The terminal changed size: draw again.
+    Resize,
+    Update(Update),
+    Sample(Sample),
+    /// The clock: time since the dashboard started.
+    Tick(Duration),
+}
+
+/// A change of a hyper-parameter, marked on the charts where it happened.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Change {
+    Lr(f32),
+    L1(f32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mark {
+    pub at: Position,
+    pub change: Change,
+}
+
+/// One mini-batch loss sample: where it was taken and its value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossPoint {
+    pub step: u64,
+    pub loss: f32,
+}
+
+/// What the dashboard remembers about one network of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetView {
+    pub info: NetInfo,
+    /// Error rates (fractions) per epoch; x is the epoch number.
+    pub train_error: Series,
+    pub valid_error: Series,
+    pub test_error: Series,
+    /// Exact sparsity per hidden layer per epoch.
+    pub sparsity: Vec<Series>,
+    pub loss: Recent<LossPoint>,
+    pub last: Option<EpochReport>,
+}
+
+impl NetView {
+    fn new(info: NetInfo, layers: usize) -> Self {
+        Self {
+            info,
+            train_error: Series::new(EPOCH_HISTORY),
+            valid_error: Series::new(EPOCH_HISTORY),
+            test_error: Series::new(EPOCH_HISTORY),
+            sparsity: (0..layers).map(|_| Series::new(EPOCH_HISTORY)).collect(),
+            loss: Recent::new(LOSS_HISTORY),
+            last: None,
+        }
+    }
+
+    fn record(&mut self, r: &EpochReport) {
+        let x = r.epoch as f64;
+        self.train_error.push(x, r.train_error);
+        self.valid_error.push(x, r.valid_error);
+        self.test_error.push(x, r.test_error);
+        for (series, &s) in self.sparsity.iter_mut().zip(&r.sparsity) {
+            series.push(x, s);
+        }
+        self.last = Some(r.clone());
+    }
+
+    /// Mean of the newest `n` loss samples.
+    pub fn recent_loss(&self, n: usize) -> Option<f32> {
+        let k = self.loss.newest(n).len();
+        (k > 0).then(|| self.loss.newest(n).map(|p| p.loss).sum::<f32>() / k as f32)
+    }
+}
+
+/// The latest activation snapshot of the focused layer, with its colour scale.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    pub snapshot: ActivationSnapshot,
+    /// |h| at or above this is drawn brightest.
+    pub scale: f32,
+    /// Fraction of the snapshot's values that are exactly 0.
+    pub zeros: f64,
+}
+
+impl Heatmap {
+    fn new(snapshot: ActivationSnapshot) -> Self {
+        let mut mags: Vec<f32> = snapshot
+            .values
+            .iter()
+            .filter(|v| **v != 0.0 && v.is_finite())
+            .map(|v| v.abs())
+            .collect();
+        let total = snapshot.values.len().max(1);
+        let zeros = snapshot.values.iter().filter(|v| **v == 0.0).count() as f64 / total as f64;
+        let scale = if mags.is_empty() {
+            1.0
+        } else {
+            let k = ((mags.len() - 1) as f64 * HEATMAP_QUANTILE).round() as usize;
+            let (_, q, _) = mags.select_nth_unstable_by(k, f32::total_cmp);
+            q.max(f32::MIN_POSITIVE)
+        };
+        Self {
+            snapshot,
+            scale,
+            zeros,
+        }
+    }
+
+    /// One example's value of one unit.
+    pub fn value(&self, example: usize, unit: usize) -> Option<f32> {
+        let s = &self.snapshot;
+        (example < s.examples && unit < s.units)
+            .then(|| s.values.get(example * s.units + unit).copied())
+            .flatten()
+    }
+
+    /// 0 for exactly zero, else 1 (small) to [`Heatmap::LEVELS`] (at or above the scale).
+    pub fn level(&self, v: f32) -> u8 {
+        if v == 0.0 {
+            return 0;
+        }
+        let r = (v.abs() / self.scale).min(1.0);
+        ((r * f32::from(Self::LEVELS)).ceil() as u8).clamp(1, Self::LEVELS)
+    }
+
+    /// Non-zero levels.
+    pub const LEVELS: u8 = 4;
+}
+
+/// The dashboard's state.
+#[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent flags: colour, help overlay, quit request, redraw"
+)]
+pub struct App {
+    /// Use colours (off when `NO_COLOR` is set).
+    pub color: bool,
+    /// `None` until the trainer has described the run.
+    pub info: Option<RunInfo>,
+    /// `None` until the trainer has said.
+    pub state: Option<RunState>,
+    pub nets: Vec<NetView>,
+    /// The learning rate and L1 penalty as last asked for (the trainer confirms each change).
+    pub lr: f32,
+    pub l1: f32,
+    pub seed: u64,
+    pub position: Position,
+    /// Training examples per second, from the latest sample that trained.
+    pub examples_per_sec: f64,
+    /// Time spent running (pauses and `DONE` do not count); restarts on re-initialisation.
+    pub run_time: Duration,
+    /// Heatmap focus: `(network, hidden layer)`.
+    pub focus: (usize, usize),
+    pub heatmap: Option<Heatmap>,
+    /// Learning-rate and L1 changes confirmed by the trainer, for the chart marks.
+    pub marks: Recent<Mark>,
+    pub show_help: bool,
+    initial_l1: f32,
+    last_tick: Option<Duration>,
+    /// Next network (by arrival order) an epoch report belongs to.
+    report_cursor: usize,
+    quit: bool,
+    dirty: bool,
+}
+
+impl App {
+    pub fn new(color: bool) -> Self {
+        Self {
+            color,
+            info: None,
+            state: None,
+            nets: Vec::new(),
+            lr: 0.0,
+            l1: 0.0,
+            seed: 0,
+            position: Position::default(),
+            examples_per_sec: 0.0,
+            run_time: Duration::ZERO,
+            focus: (0, 0),
+            heatmap: None,
+            marks: Recent::new(MARKS),
+            show_help: false,
+            initial_l1: 0.0,
+            last_tick: None,
+            report_cursor: 0,
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    /// Whether a quit was asked for.
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// Whether anything visible changed since the last [`App::mark_drawn`].
+    pub fn needs_redraw(&self) -> bool {
+        self.dirty
+    }
+
+    pub fn mark_drawn(&mut self) {
+        self.dirty = false;
+    }
+
+    /// Hidden layers per network.
+    pub fn layers(&self) -> usize {
+        self.info.as_ref().map_or(0, |i| i.hidden.len())
+    }
+
+    /// The current position as a fractional epoch (for chart x coordinates).
+    pub fn epoch_x(&self, at: Position) -> f64 {
+        let bpe = self.info.as_ref().map_or(1, |i| i.batches_per_epoch.max(1));
+        at.epoch as f64 + at.batch as f64 / bpe as f64
+    }
+
+    /// The heatmap, if its snapshot is of the focused layer.
+    pub fn focused_heatmap(&self) -> Option<&Heatmap> {
+        self.heatmap
+            .as_ref()
+            .filter(|h| (h.snapshot.net, h.snapshot.layer) == self.focus)
+    }
+
+    /// Applies one event; returns what the trainer should do, if anything.
+    pub fn update(&mut self, event: Event) -> Option<Command> {
+        match event {
+            Event::Key(key) => {
+                self.dirty = true;
+                self.on_key(key)
+            }
+            Event::Resize => {
+                self.dirty = true;
+                None
+            }
+            Event::Update(u) => {
+                self.dirty = true;
+                self.on_update(u);
+                None
+            }
+            Event::Sample(s) => {
+                self.dirty = true;
+                self.on_sample(s);
+                None
+            }
+            Event::Tick(now) => {
+                self.on_tick(now);
+                None
+            }
+        }
+    }
+
+    fn on_tick(&mut self, now: Duration) {
+        let last = self.last_tick.replace(now).unwrap_or(now);
+        if self.state == Some(RunState::Running) {
+            let before = self.run_time.as_secs();
+            self.run_time += now.saturating_sub(last);
+            // The clock shows whole seconds: redraw only when it moves.
+            if self.run_time.as_secs() != before {
+                self.dirty = true;
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
+        if key.kind != KeyEventKind::Press {
+            return None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('c') if ctrl => Some(self.quit()),
+            KeyCode::Char('q' | 'Q') => Some(self.quit()),
+            KeyCode::Char('?') => {
+                self.show_help = !self.show_help;
+                None
+            }
+            KeyCode::Esc => {
+                self.show_help = false;
+                None
+            }
+            // Until the trainer has described the run there is nothing to change.
+            _ if self.info.is_none() => None,
+            KeyCode::Char(' ') => match self.state? {
+                RunState::Running => Some(Command::Pause),
+                RunState::Paused => Some(Command::Resume),
+                RunState::Done => None,
+            },
+            KeyCode::Char('n') => (self.state? == RunState::Paused).then_some(Command::Step),
+            KeyCode::Char('+' | '=') => self.set_lr(self.lr * 2.0),
+            KeyCode::Char('-' | '_') => self.set_lr(self.lr / 2.0),
+            KeyCode::Char(']') => {
+                let l1 = if self.l1 == 0.0 {
+                    if self.initial_l1 > 0.0 {
+                        self.initial_l1
+                    } else {
+                        L1_RESTART
+                    }
+                } else {
+                    self.l1 * 2.0
+                };
+                self.set_l1(l1.min(L1_MAX))
+            }
+            KeyCode::Char('[') => {
+                let l1 = self.l1 / 2.0;
+                self.set_l1(if l1 < L1_FLOOR { 0.0 } else { l1 })
+            }
+            KeyCode::Tab => self.move_focus(true),
+            KeyCode::BackTab => self.move_focus(false),
+            KeyCode::Char('r') => {
+                self.seed = self.seed.wrapping_add(1);
+                Some(Command::Reinit { seed: self.seed })
+            }
+            _ => None,
+        }
+    }
+
+    fn quit(&mut self) -> Command {
+        self.quit = true;
+        Command::Quit
+    }
+
+    #[expect(
+        clippy::float_cmp,
+        reason = "asking for the same exact value again is no change"
+    )]
+    fn set_lr(&mut self, lr: f32) -> Option<Command> {
+        let lr = lr.clamp(LR_MIN, LR_MAX);
+        if lr == self.lr {
+            return None;
+        }
+        self.lr = lr;
+        Some(Command::SetLr(lr))
+    }
+
+    #[expect(
+        clippy::float_cmp,
+        reason = "asking for the same exact value again is no change"
+    )]
+    fn set_l1(&mut self, l1: f32) -> Option<Command> {
+        if l1 == self.l1 {
+            return None;
+        }
+        self.l1 = l1;
+        Some(Command::SetL1(l1))
+    }
+
+    /// Moves the heatmap focus to the next (or previous) hidden layer, across networks.
+    fn move_focus(&mut self, forward: bool) -> Option<Command> {
+        let layers = self.layers();
+        let total = self.nets.len() * layers;
+        if total == 0 {
+            return None;
+        }
+        let i = self.focus.0 * layers + self.focus.1;
+        let i = if forward {
+            (i + 1) % total
+        } else {
+            (i + total - 1) % total
+        };
+        self.focus = (i / layers, i % layers);
+        Some(Command::Focus {
+            net: self.focus.0,
+            layer: self.focus.1,
+        })
+    }
+
+    #[allow(
+        unreachable_patterns,
+        clippy::match_wildcard_for_single_variants,
+        reason = "the protocol grows; updates the dashboard does not show yet fall through"
+    )]
+    fn on_update(&mut self, update: Update) {
+        match update {
+            Update::Started(info) => {
+                self.lr = info.lr;
+                self.l1 = info.l1;
+                self.initial_l1 = info.l1;
+                self.seed = info.seed;
+                self.nets = info
+                    .nets
+                    .iter()
+                    .map(|n| NetView::new(n.clone(), info.hidden.len()))
+                    .collect();
+                let layers = info.hidden.len().max(1);
+                self.focus = (
+                    self.focus.0.min(info.nets.len().saturating_sub(1)),
+                    self.focus.1.min(layers - 1),
+                );
+                self.info = Some(info);
+                self.reset_run(Position::default());
+            }
+            Update::State(s) => self.state = Some(s),
+            Update::Epoch(report) => self.on_epoch(&report),
+            Update::LrChanged { at, lr } => self.marks.push(Mark {
+                at,
+                change: Change::Lr(lr),
+            }),
+            Update::L1Changed { at, l1 } => self.marks.push(Mark {
+                at,
+                change: Change::L1(l1),
+            }),
+            Update::Reinitialised { at, seed } => {
+                self.seed = seed;
+                self.reset_run(at);
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets everything that belongs to the networks' previous life.
+    fn reset_run(&mut self, at: Position) {
+        let layers = self.layers();
+        for net in &mut self.nets {
+            *net = NetView::new(net.info.clone(), layers);
+        }
+        self.marks.clear();
+        self.heatmap = None;
+        self.position = at;
+        self.run_time = Duration::ZERO;
+        self.examples_per_sec = 0.0;
+        self.report_cursor = 0;
+    }
+
+    fn on_epoch(&mut self, report: &EpochReport) {
+        let n = self.nets.len();
+        if n == 0 {
+            return;
+        }
+        // Reports come in network order; the name settles any doubt.
+        let cursor = self.report_cursor % n;
+        let i = if self.nets[cursor].info.name == report.net {
+            cursor
+        } else {
+            match self.nets.iter().position(|v| v.info.name == report.net) {
+                Some(i) => i,
+                None => return,
+            }
+        };
+        self.report_cursor = (i + 1) % n;
+        self.nets[i].record(report);
+        if report.step >= self.position.step {
+            self.position = Position {
+                epoch: report.epoch,
+                batch: 0,
+                step: report.step,
+            };
+        }
+    }
+
+    fn on_sample(&mut self, sample: Sample) {
+        if self.info.is_none() {
+            return;
+        }
+        let trained = sample.losses.iter().any(|l| l.is_finite());
+        for (net, &loss) in self.nets.iter_mut().zip(&sample.losses) {
+            if loss.is_finite() {
+                net.loss.push(LossPoint {
+                    step: sample.at.step,
+                    loss,
+                });
+            }
+        }
+        if trained {
+            self.examples_per_sec = sample.examples_per_sec;
+        }
+        self.position = sample.at;
+        if let Some(snapshot) = sample.activations {
+            self.heatmap = Some(Heatmap::new(snapshot));
+        }
+    }
+}
+
+/// A rate or penalty in at most four significant digits: `0.1`, `0.0125`, `9.766e-5`, `0`.
+pub fn fmt_value(v: f32) -> String {
+    let v = f64::from(v);
+    if v == 0.0 {
+        return "0".into();
+    }
+    if (1e-3..1e4).contains(&v.abs()) {
+        let decimals = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+        let s = format!("{v:.decimals$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        let s = format!("{v:.3e}");
+        match s.split_once('e') {
+            Some((m, e)) if m.contains('.') => {
+                format!("{}e{e}", m.trim_end_matches('0').trim_end_matches('.'))
+            }
+            _ => s,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: char) -> Event {
+        Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn code(code: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    fn info(nets: &[(&str, bool)], hidden: &[usize], l1: f32) -> RunInfo {
+        RunInfo {
+            dataset: "mnist10k".into(),
+            input_dim: 784,
+            hidden: hidden.to_vec(),
+            classes: 10,
+            nets: nets
+                .iter()
+                .map(|&(name, bounded)| NetInfo {
+                    name: name.into(),
+                    bounded,
+                })
+                .collect(),
+            batch_size: 10,
+            batches_per_epoch: 800,
+            train_examples: 8000,
+            valid_examples: 1000,
+            test_examples: 1000,
+            epochs: Some(10),
+            lr: 0.1,
+            l1,
+            seed: 1,
+            probe_examples: 48,
+        }
+    }
+
+    fn started(l1: f32) -> App {
+        let mut app = App::new(true);
+        app.update(Event::Update(Update::Started(info(
+            &[("rectifier", false), ("tanh", true)],
+            &[1000, 1000, 1000],
+            l1,
+        ))));
+        app.update(Event::Update(Update::State(RunState::Running)));
+        app
+    }
+
+    /// Built from JSON, as the log reads, so that fields added later take their defaults.
+    fn report(net: &str, epoch: usize, err: f64) -> EpochReport {
+        serde_json::from_value(serde_json::json!({
+            "net": net, "epoch": epoch, "step": epoch * 800,
+            "train_error": err / 2.0, "valid_error": err, "test_error": err,
+            "loss": 0.3, "l1_penalty": 0.01,
+            "sparsity": [0.5, 0.6, 0.7], "dead_units": [1, 2, 3], "saturated_units": [0, 0, 0],
+            "mean_activation": [0.1, 0.1, 0.1], "active_units": [500.0, 500.0, 500.0],
+            "lr": 0.1, "l1": 0.001, "seed": 1, "examples_per_sec": 1000.0, "epoch_seconds": 8.0
+        }))
+        .expect("a valid report")
+    }
+
+    fn sample(step: u64, loss: f32) -> Sample {
+        Sample {
+            at: Position {
+                epoch: 0,
+                batch: step as usize,
+                step,
+            },
+            losses: vec![loss, loss * 2.0],
+            examples_per_sec: 1234.0,
+            activations: None,
+        }
+    }
+
+    #[test]
+    fn keys_map_to_commands() {
+        let mut app = started(0.001);
+        assert_eq!(app.update(key(' ')), Some(Command::Pause));
+        assert_eq!(app.update(key('n')), None, "no step while running");
+        app.update(Event::Update(Update::State(RunState::Paused)));
+        assert_eq!(app.update(key(' ')), Some(Command::Resume));
+        assert_eq!(app.update(key('n')), Some(Command::Step));
+        assert_eq!(app.update(key('x')), None);
+        assert!(!app.should_quit());
+        assert_eq!(app.update(key('q')), Some(Command::Quit));
+        assert!(app.should_quit());
+    }
+
+    #[test]
+    fn ctrl_c_quits() {
+        let mut app = started(0.001);
+        let ev = Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(app.update(ev), Some(Command::Quit));
+        assert!(app.should_quit());
+    }
+
+    #[test]
+    fn quit_works_before_the_trainer_has_started() {
+        let mut app = App::new(false);
+        assert_eq!(app.update(key(' ')), None);
+        assert_eq!(app.update(key('q')), Some(Command::Quit));
+    }
+
+    #[test]
+    fn plus_doubles_and_minus_halves_the_learning_rate() {
+        let mut app = started(0.001);
+        assert_eq!(app.update(key('+')), Some(Command::SetLr(0.2)));
+        assert_eq!(app.update(key('=')), Some(Command::SetLr(0.4)));
+        assert_eq!(fmt_value(app.lr), "0.4");
+        assert_eq!(app.update(key('-')), Some(Command::SetLr(0.2)));
+        assert_eq!(app.update(key('-')), Some(Command::SetLr(0.1)));
+        assert_eq!(fmt_value(app.lr), "0.1");
+        // A late confirmation does not undo a newer request; it only marks the chart.
+        app.update(key('+'));
+        app.update(Event::Update(Update::LrChanged {
+            at: Position::default(),
+            lr: 0.1,
+        }));
+        assert_eq!(fmt_value(app.lr), "0.2");
+        assert_eq!(app.marks.len(), 1);
+    }
+
+    #[test]
+    fn the_learning_rate_stays_in_bounds() {
+        let mut app = started(0.001);
+        for _ in 0..20 {
+            app.update(key('+'));
+        }
+        assert!((app.lr - LR_MAX).abs() < 1e-6);
+        assert_eq!(
+            app.update(key('+')),
+            None,
+            "no command when nothing changes"
+        );
+        for _ in 0..40 {
+            app.update(key('-'));
+        }
+        assert!((app.lr - LR_MIN).abs() < 1e-12);
+    }
+
+    #[test]
+    fn l1_goes_to_zero_and_back() {
+        let mut app = started(0.001);
+        assert_eq!(app.update(key(']')), Some(Command::SetL1(0.002)));
+        assert_eq!(app.update(key('[')), Some(Command::SetL1(0.001)));
+        let mut last = None;
+        for _ in 0..20 {
+            if let Some(c) = app.update(key('[')) {
+                last = Some(c);
+            }
+        }
+        assert_eq!(last, Some(Command::SetL1(0.0)));
+        assert_eq!(app.l1.to_bits(), 0.0_f32.to_bits());
+        assert_eq!(app.update(key('[')), None, "already at 0");
+        // Up from 0 returns to the run's initial L1.
+        assert_eq!(app.update(key(']')), Some(Command::SetL1(0.001)));
+        assert_eq!(fmt_value(app.l1), "0.001");
+    }
+
+    #[test]
+    fn l1_up_from_a_zero_start_goes_to_the_restart_value() {
+        let mut app = started(0.0);
+        assert_eq!(app.update(key(']')), Some(Command::SetL1(L1_RESTART)));
+        assert_eq!(app.update(key(']')), Some(Command::SetL1(L1_RESTART * 2.0)));
+        assert_eq!(app.update(key('[')), Some(Command::SetL1(L1_RESTART)));
+        assert_eq!(app.update(key('[')), Some(Command::SetL1(L1_RESTART / 2.0)));
+        assert_eq!(app.update(key('[')), Some(Command::SetL1(L1_RESTART / 4.0)));
+        assert_eq!(app.update(key('[')), Some(Command::SetL1(L1_RESTART / 8.0)));
+        // 1e-5 / 16 is below the floor of 1e-6: straight to 0.
+        assert_eq!(app.update(key('[')), Some(Command::SetL1(0.0)));
+    }
+
+    #[test]
+    fn tab_cycles_focus_across_layers_and_networks() {
+        let mut app = started(0.001);
+        let mut seen = Vec::new();
+        for _ in 0..6 {
+            match app.update(code(KeyCode::Tab)) {
+                Some(Command::Focus { net, layer }) => seen.push((net, layer)),
+                other => panic!("tab gave {other:?}"),
+            }
+        }
+        assert_eq!(seen, [(0, 1), (0, 2), (1, 0), (1, 1), (1, 2), (0, 0)]);
+        assert_eq!(
+            app.update(code(KeyCode::BackTab)),
+            Some(Command::Focus { net: 1, layer: 2 })
+        );
+        assert_eq!(app.focus, (1, 2));
+    }
+
+    #[test]
+    fn the_heatmap_shows_only_the_focused_layer() {
+        let mut app = started(0.001);
+        let mut s = sample(5, 1.0);
+        s.activations = Some(ActivationSnapshot {
+            net: 0,
+            layer: 0,
+            examples: 2,
+            units: 3,
+            values: vec![0.0, 0.5, 1.0, 0.0, 0.0, 2.0],
+        });
+        app.update(Event::Sample(s));
+        let h = app
+            .focused_heatmap()
+            .expect("snapshot of the focused layer");
+        assert!((h.zeros - 0.5).abs() < 1e-9);
+        assert_eq!(h.level(0.0), 0);
+        assert!(h.level(0.01) >= 1, "small but not zero is visible");
+        assert_eq!(h.level(100.0), Heatmap::LEVELS);
+        app.update(code(KeyCode::Tab));
+        assert!(app.focused_heatmap().is_none(), "stale layer is not shown");
+    }
+
+    #[test]
+    fn epochs_and_samples_build_the_histories() {
+        let mut app = started(0.001);
+        app.update(Event::Sample(sample(10, 2.0)));
+        app.update(Event::Sample(sample(20, f32::NAN)));
+        assert_eq!(
+            app.nets[0].loss.len(),
+            1,
+            "a sample without batches adds no loss"
+        );
+        assert!((app.examples_per_sec - 1234.0).abs() < 1e-9);
+        for e in 1..=3 {
+            app.update(Event::Update(Update::Epoch(report("rectifier", e, 0.1))));
+            app.update(Event::Update(Update::Epoch(report("tanh", e, 0.2))));
+        }
+        assert_eq!(app.nets[0].valid_error.len(), 3);
+        assert_eq!(app.nets[1].valid_error.last(), Some((3.0, 0.2)));
+        assert_eq!(app.nets[0].sparsity[2].last(), Some((3.0, 0.7)));
+        assert_eq!(app.position.epoch, 3);
+    }
+
+    #[test]
+    fn reinit_resets_the_histories_and_shows_the_seed() {
+        let mut app = started(0.001);
+        app.update(Event::Sample(sample(10, 2.0)));
+        app.update(Event::Update(Update::Epoch(report("rectifier", 1, 0.1))));
+        app.update(Event::Update(Update::LrChanged {
+            at: Position::default(),
+            lr: 0.2,
+        }));
+        app.update(Event::Tick(Duration::ZERO));
+        app.update(Event::Tick(Duration::from_secs(5)));
+        assert_eq!(app.run_time, Duration::from_secs(5));
+        assert_eq!(app.update(key('r')), Some(Command::Reinit { seed: 2 }));
+        assert_eq!(app.seed, 2);
+        app.update(Event::Update(Update::Reinitialised {
+            at: Position::default(),
+            seed: 2,
+        }));
+        assert!(app.nets.iter().all(|n| n.valid_error.is_empty()
+            && n.loss.is_empty()
+            && n.last.is_none()
+            && n.sparsity.iter().all(Series::is_empty)));
+        assert!(app.marks.is_empty());
+        assert_eq!(app.run_time, Duration::ZERO);
+        assert_eq!(app.position, Position::default());
+        // The learning rate survives a re-initialisation.
+        assert!((app.lr - 0.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn done_ignores_pause_and_step() {
+        let mut app = started(0.001);
+        app.update(Event::Update(Update::State(RunState::Done)));
+        assert_eq!(app.state, Some(RunState::Done));
+        assert_eq!(app.update(key(' ')), None);
+        assert_eq!(app.update(key('n')), None);
+        assert_eq!(app.update(key('r')), Some(Command::Reinit { seed: 2 }));
+    }
+
+    #[test]
+    fn the_clock_runs_only_while_running_and_redraws_once_a_second() {
+        let mut app = started(0.001);
+        app.mark_drawn();
+        app.update(Event::Tick(Duration::from_millis(0)));
+        app.update(Event::Tick(Duration::from_millis(500)));
+        assert!(!app.needs_redraw(), "no visible change within a second");
+        app.update(Event::Tick(Duration::from_millis(1100)));
+        assert!(app.needs_redraw());
+        app.update(Event::Update(Update::State(RunState::Paused)));
+        app.update(Event::Tick(Duration::from_secs(5)));
+        assert_eq!(app.run_time, Duration::from_millis(1100));
+    }
+
+    #[test]
+    fn help_toggles() {
+        let mut app = started(0.001);
+        assert_eq!(app.update(key('?')), None);
+        assert!(app.show_help);
+        app.update(code(KeyCode::Esc));
+        assert!(!app.show_help);
+    }
+
+    #[test]
+    fn values_print_short() {
+        assert_eq!(fmt_value(0.1), "0.1");
+        assert_eq!(fmt_value(0.2), "0.2");
+        assert_eq!(fmt_value(0.0125), "0.0125");
+        assert_eq!(fmt_value(0.001), "0.001");
+        assert_eq!(fmt_value(0.1 / 1024.0), "9.766e-5");
+        assert_eq!(fmt_value(1e-5), "1e-5");
+        assert_eq!(fmt_value(0.0), "0");
+        assert_eq!(fmt_value(10.0), "10");
+        assert_eq!(fmt_value(3.2), "3.2");
+    }
+}
