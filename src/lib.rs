@@ -17,3 +17,5 @@ pub mod nn;
 pub mod stats;
 pub mod sweep;
 pub mod train;
+pub mod tui;
+pub mod ui;

@@ -9,7 +9,7 @@ use clap::Parser;
 use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
 use relutui::train::Trainer;
-use relutui::{data, headless, sweep};
+use relutui::{data, headless, sweep, tui};
 
 /// Bad flags, bad data files, unusable paths.
 const EXIT_USAGE: u8 = 2;
@@ -47,9 +47,24 @@ fn main() -> ExitCode {
     };
     let trainer = Trainer::new(&config, splits);
 
-    let progress = io::stderr().is_terminal();
-    match headless::run(trainer, io::stdout().lock(), log, progress) {
-        Ok(()) => ExitCode::SUCCESS,
+    if args.headless || !io::stdout().is_terminal() {
+        if !args.headless {
+            eprintln!(
+                "relutui: stdout is not a terminal, so running headless (JSON lines on stdout)"
+            );
+        }
+        let progress = io::stderr().is_terminal();
+        return match headless::run(trainer, io::stdout().lock(), log, progress) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        };
+    }
+    // The dashboard: 0 after q, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
+    match tui::run(trainer, log) {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_RUNTIME)

@@ -1,0 +1,316 @@
+//! The dashboard's terminal side: terminal set-up and restore, the input and signal threads,
+//! and the UI thread's event loop.
+//!
+//! ```text
+//!  input thread ──crossterm events──┐
+//!  signal thread ──SIGTERM/HUP/INT──┤
+//!  tick (15 a second) ──────────────┼──► UI thread: App::update, draw ──Command──► trainer
+//!  trainer ──Update (reliable)──────┤
+//!  trainer ──Sample (lossy)─────────┘
+//! ```
+//!
+//! Only the UI thread touches the [`App`] and the terminal. It draws at most on every tick and
+//! only when something visible changed, so an idle dashboard writes nothing.
+//!
+//! The terminal is restored on every way out: a normal quit, an error (a `Drop` guard), a panic
+//! (ratatui's panic hook) and SIGTERM, SIGHUP (a dropped SSH link) or SIGINT, which are turned
+//! into a quit request. Exit codes: 0 after `q`, 128 + the signal's number after a signal
+//! (129 SIGHUP, 130 SIGINT, 143 SIGTERM).
+//!
+//! Setting `RELUTUI_STATS=1` prints the frames drawn per second to stderr on exit.
+
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, select, tick, unbounded, Receiver, Sender};
+use crossterm::event::{self as ct, KeyEventKind};
+use ratatui::DefaultTerminal;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::app::{App, Event};
+use crate::jsonl::JsonLines;
+use crate::message::{Command, Update};
+use crate::train::{self, Trainer, TrainerHandle};
+use crate::ui;
+
+/// At most this many frames a second.
+pub const FPS: u32 = 15;
+/// How long the input thread waits for a key before checking whether it should stop.
+const INPUT_POLL: Duration = Duration::from_millis(100);
+
+/// How the dashboard ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The user quit (`q`, ctrl-c).
+    Quit,
+    /// A signal asked to stop; holds its number.
+    Signal(i32),
+}
+
+impl Outcome {
+    /// The process exit code: 0 for a quit, 128 + the signal's number for a signal.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Quit => 0,
+            Outcome::Signal(s) => u8::try_from(128 + s).unwrap_or(u8::MAX),
+        }
+    }
+}
+
+/// Why the dashboard stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error("cannot start the trainer thread: {0}")]
+    Spawn(io::Error),
+    #[error("cannot set up the terminal: {0}")]
+    Terminal(io::Error),
+    #[error("cannot listen for signals: {0}")]
+    Signals(io::Error),
+    #[error("drawing on the terminal failed: {0}")]
+    Draw(io::Error),
+    #[error("reading the keyboard failed: {0}")]
+    Input(io::Error),
+    #[error("writing the log file failed: {0}")]
+    Log(io::Error),
+    #[error("the trainer thread panicked")]
+    TrainerPanicked,
+    #[error("the trainer thread stopped unexpectedly")]
+    TrainerStopped,
+}
+
+/// Whether to use colours: not when `NO_COLOR` is set to anything but the empty string.
+pub fn colors_enabled() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Owns the terminal between `try_init` and `restore`, so an early return restores it too.
+struct TerminalGuard {
+    terminal: DefaultTerminal,
+}
+
+impl TerminalGuard {
+    /// Raw mode, the alternate screen, and ratatui's panic hook that restores the terminal.
+    fn new() -> io::Result<Self> {
+        match ratatui::try_init() {
+            Ok(terminal) => Ok(Self { terminal }),
+            Err(e) => {
+                ratatui::restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        ratatui::restore();
+        let _ = self.terminal.show_cursor();
+    }
+}
+
+/// Runs the dashboard until the user quits or a signal arrives, then stops the trainer.
+/// Every epoch report is also written to `log`, which is complete when this returns.
+pub fn run<L: Write>(trainer: Trainer, log: Option<JsonLines<L>>) -> Result<Outcome, TuiError> {
+    let mut log = log;
+    // Signals first, so that one arriving during set-up is a quit rather than a wreck.
+    let signals = Signals::new([SIGTERM, SIGHUP, SIGINT]).map_err(TuiError::Signals)?;
+    let signal_handle = signals.handle();
+    let (signal_tx, signal_rx) = bounded(4);
+    let signal_thread = spawn_signals(signals, signal_tx).map_err(TuiError::Signals)?;
+
+    let handle = match train::spawn(trainer) {
+        Ok(h) => h,
+        Err(e) => {
+            signal_handle.close();
+            return Err(TuiError::Spawn(e));
+        }
+    };
+    let stop_input = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let mut frames = 0u64;
+    let result = match TerminalGuard::new() {
+        Ok(mut guard) => {
+            let (input_tx, input_rx) = unbounded();
+            let result = match spawn_input(input_tx, Arc::clone(&stop_input)) {
+                Ok(_) => {
+                    let mut app = App::new(colors_enabled());
+                    event_loop(
+                        &mut guard.terminal,
+                        &mut app,
+                        &handle,
+                        &input_rx,
+                        &signal_rx,
+                        &mut log,
+                        &mut frames,
+                    )
+                }
+                Err(e) => Err(TuiError::Input(e)),
+            };
+            stop_input.store(true, Ordering::Relaxed);
+            // Ask the trainer to stop first, then give the terminal back while it finishes.
+            let _ = handle.commands.send(Command::Quit);
+            drop(guard);
+            if std::env::var_os("RELUTUI_STATS").is_some() {
+                let secs = started.elapsed().as_secs_f64();
+                eprintln!(
+                    "relutui: {frames} frames in {secs:.1} s ({:.2} frames/s)",
+                    frames as f64 / secs.max(1e-9)
+                );
+            }
+            result
+        }
+        Err(e) => Err(TuiError::Terminal(e)),
+    };
+    signal_handle.close();
+    let _ = signal_thread.join();
+    finish(handle, result, &mut log)
+}
+
+/// Stops and joins the trainer, writes the reports still queued, and says how it all ended.
+fn finish<L: Write>(
+    handle: TrainerHandle,
+    result: Result<Outcome, TuiError>,
+    log: &mut Option<JsonLines<L>>,
+) -> Result<Outcome, TuiError> {
+    let TrainerHandle {
+        commands,
+        updates,
+        samples,
+        thread,
+    } = handle;
+    // The trainer returns at Quit, or when it finds the command channel closed.
+    let _ = commands.send(Command::Quit);
+    drop(commands);
+    drop(samples);
+    let panicked = thread.join().is_err();
+    // Epoch results that were on their way: the log gets them all.
+    let mut log_result = Ok(());
+    for update in updates.try_iter() {
+        if let (Update::Epoch(report), Some(log)) = (update, log.as_mut()) {
+            if let Err(e) = log.write(&report) {
+                log_result = Err(TuiError::Log(e));
+                break;
+            }
+        }
+    }
+    match result {
+        _ if panicked => Err(TuiError::TrainerPanicked),
+        Err(TuiError::TrainerStopped) => Err(TuiError::TrainerStopped),
+        Ok(outcome) => log_result.map(|()| outcome),
+        Err(e) => Err(e),
+    }
+}
+
+fn spawn_signals(mut signals: Signals, tx: Sender<i32>) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if tx.send(signal).is_err() {
+                    break;
+                }
+            }
+        })
+}
+
+/// Reads terminal events and forwards them; stops when told, or when the UI is gone.
+fn spawn_input(
+    tx: Sender<io::Result<ct::Event>>,
+    stop: Arc<AtomicBool>,
+) -> io::Result<JoinHandle<()>> {
+    thread::Builder::new().name("input".into()).spawn(move || {
+        while !stop.load(Ordering::Relaxed) {
+            let event = match ct::poll(INPUT_POLL) {
+                Ok(false) => continue,
+                Ok(true) => ct::read(),
+                Err(e) => Err(e),
+            };
+            let failed = event.is_err();
+            if tx.send(event).is_err() || failed {
+                break;
+            }
+        }
+    })
+}
+
+/// The events the dashboard reacts to; mouse, focus and paste events are not among them.
+fn to_event(event: &ct::Event) -> Option<Event> {
+    match event {
+        ct::Event::Key(key) if key.kind == KeyEventKind::Press => Some(Event::Key(*key)),
+        ct::Event::Resize(..) => Some(Event::Resize),
+        _ => None,
+    }
+}
+
+/// The UI thread: merges every source, updates the app and draws at most [`FPS`] times a
+/// second, and only when something visible changed.
+fn event_loop<L: Write>(
+    terminal: &mut DefaultTerminal,
+    app: &mut App,
+    handle: &TrainerHandle,
+    input: &Receiver<io::Result<ct::Event>>,
+    signals: &Receiver<i32>,
+    log: &mut Option<JsonLines<L>>,
+    frames: &mut u64,
+) -> Result<Outcome, TuiError> {
+    let start = Instant::now();
+    let ticker = tick(Duration::from_secs(1) / FPS);
+    terminal
+        .draw(|f| ui::draw(f, app))
+        .map_err(TuiError::Draw)?;
+    app.mark_drawn();
+    *frames += 1;
+    let outcome = loop {
+        let event = select! {
+            recv(input) -> ev => match ev {
+                Ok(Ok(ev)) => match to_event(&ev) {
+                    Some(ev) => ev,
+                    None => continue,
+                },
+                Ok(Err(e)) => return Err(TuiError::Input(e)),
+                Err(_) => return Err(TuiError::Input(io::Error::other("the input thread stopped"))),
+            },
+            recv(handle.updates) -> update => match update {
+                Ok(update) => {
+                    if let (Update::Epoch(report), Some(log)) = (&update, log.as_mut()) {
+                        log.write(report).map_err(TuiError::Log)?;
+                    }
+                    if matches!(update, Update::Reinitialised { .. }) {
+                        // Samples queued before the re-initialisation belong to the old
+                        // networks: drop them (a fresh one follows within a few batches).
+                        while handle.samples.try_recv().is_ok() {}
+                    }
+                    Event::Update(update)
+                }
+                Err(_) => return Err(TuiError::TrainerStopped),
+            },
+            recv(handle.samples) -> sample => match sample {
+                Ok(sample) => Event::Sample(sample),
+                Err(_) => return Err(TuiError::TrainerStopped),
+            },
+            recv(ticker) -> _ => Event::Tick(start.elapsed()),
+            recv(signals) -> signal => break Outcome::Signal(signal.unwrap_or(SIGTERM)),
+        };
+        let is_tick = matches!(event, Event::Tick(_));
+        if let Some(command) = app.update(event) {
+            if handle.commands.send(command).is_err() {
+                return Err(TuiError::TrainerStopped);
+            }
+        }
+        if app.should_quit() {
+            break Outcome::Quit;
+        }
+        if is_tick && app.needs_redraw() {
+            terminal
+                .draw(|f| ui::draw(f, app))
+                .map_err(TuiError::Draw)?;
+            app.mark_drawn();
+            *frames += 1;
+        }
+    };
+    Ok(outcome)
+}

@@ -1,0 +1,118 @@
+//! The header: what is being trained, whether it runs, how far it is, and the live
+//! hyper-parameters (`lr <value>`, `l1 <value>`), throughput and the run clock.
+
+use std::time::Duration;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{LineGauge, Paragraph};
+use ratatui::Frame;
+
+use super::{bold, dim, fg};
+use crate::app::{fmt_value, App};
+use crate::message::RunState;
+
+/// The state word and its colour.
+pub fn state_word(state: Option<RunState>) -> (&'static str, Color) {
+    match state {
+        None => ("STARTING", Color::Gray),
+        Some(RunState::Running) => ("RUNNING", Color::Green),
+        Some(RunState::Paused) => ("PAUSED", Color::Yellow),
+        Some(RunState::Done) => ("DONE", Color::Cyan),
+    }
+}
+
+/// `h:mm:ss`.
+pub fn fmt_clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let [top, bottom] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
+
+    // Line 1: the run, and the state word on the right.
+    let (word, color) = state_word(app.state);
+    let state_style = if app.color {
+        Style::new()
+            .fg(Color::Black)
+            .bg(color)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
+    };
+    let state = format!(" {word} ");
+    let [what_area, state_area] =
+        Layout::horizontal([Constraint::Fill(1), Constraint::Length(state.len() as u16)])
+            .areas(top);
+    let mut what = vec![Span::styled(
+        " relutui ",
+        bold().patch(fg(app, Color::White)),
+    )];
+    if let Some(info) = &app.info {
+        let arch: Vec<String> = std::iter::once(info.input_dim)
+            .chain(info.hidden.iter().copied())
+            .chain(std::iter::once(info.classes))
+            .map(|n| n.to_string())
+            .collect();
+        what.extend([
+            Span::raw(format!(" {} ", info.dataset)),
+            Span::styled(arch.join("-"), bold()),
+            Span::styled(
+                format!("  batch {}  seed {}", info.batch_size, app.seed),
+                dim(app),
+            ),
+        ]);
+    }
+    frame.render_widget(Line::from(what), what_area);
+    frame.render_widget(Line::styled(state, state_style), state_area);
+
+    // Line 2: progress gauge, then the live numbers on the right.
+    let Some(info) = &app.info else { return };
+    let eps = if app.state == Some(RunState::Running) && app.examples_per_sec > 0.0 {
+        format!("{:.0}", app.examples_per_sec)
+    } else {
+        "-".into()
+    };
+    let numbers = Line::from(vec![
+        Span::raw("  "),
+        Span::styled(
+            format!("lr {}", fmt_value(app.lr)),
+            bold().patch(fg(app, Color::LightRed)),
+        ),
+        Span::raw("  "),
+        Span::styled(
+            format!("l1 {}", fmt_value(app.l1)),
+            bold().patch(fg(app, Color::LightMagenta)),
+        ),
+        Span::raw(format!("  {eps} ex/s  ")),
+        Span::styled(fmt_clock(app.run_time), dim(app)),
+        Span::raw(" "),
+    ]);
+    let [gauge_area, numbers_area] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(numbers.width() as u16),
+    ])
+    .areas(bottom);
+    let total = info.epochs.map(|e| format!("/{e}")).unwrap_or_default();
+    let bpe = info.batches_per_epoch.max(1);
+    let p = app.position;
+    let (label, ratio) = if app.state == Some(RunState::Done) {
+        (format!(" epoch {}{total} done", p.epoch), 1.0)
+    } else {
+        (
+            format!(" epoch {}{total}  batch {}/{bpe}", p.epoch + 1, p.batch),
+            (p.batch as f64 / bpe as f64).clamp(0.0, 1.0),
+        )
+    };
+    let gauge = LineGauge::default()
+        .label(Line::from(label))
+        .ratio(ratio)
+        .filled_symbol(ratatui::symbols::line::THICK_HORIZONTAL)
+        .unfilled_symbol(ratatui::symbols::line::HORIZONTAL)
+        .filled_style(fg(app, Color::Green))
+        .unfilled_style(dim(app));
+    frame.render_widget(gauge, gauge_area);
+    frame.render_widget(Paragraph::new(numbers).right_aligned(), numbers_area);
+}
