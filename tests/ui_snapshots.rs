@@ -1,0 +1,358 @@
+//! Every screen state of the dashboard, drawn on ratatui's `TestBackend`: the App is built
+//! only by feeding it what the trainer and the keyboard would (updates, samples, keys, ticks),
+//! then each screen is checked for the content a person needs and kept as an insta snapshot
+//! (`tests/snapshots/`; review changes with `cargo insta review` or by reading the diff).
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use relutui::app::{App, Event};
+use relutui::message::{
+    ActivationSnapshot, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
+};
+use relutui::ui;
+
+const BPE: usize = 800;
+const PROBE: usize = 48;
+
+fn info(nets: &[(&str, bool)], hidden: &[usize], epochs: Option<usize>) -> RunInfo {
+    RunInfo {
+        dataset: "mnist10k".into(),
+        input_dim: 784,
+        hidden: hidden.to_vec(),
+        classes: 10,
+        nets: nets
+            .iter()
+            .map(|&(name, bounded)| NetInfo {
+                name: name.into(),
+                bounded,
+            })
+            .collect(),
+        batch_size: 10,
+        batches_per_epoch: BPE,
+        train_examples: 8000,
+        valid_examples: 1000,
+        test_examples: 1000,
+        epochs,
+        lr: 0.1,
+        l1: 0.001,
+        seed: 1,
+        probe_examples: PROBE,
+    }
+}
+
+/// A plausible report: rectifier layers grow sparse and lose a few units, bounded ones don't.
+/// Built from JSON (as the log reads) so that fields added to the report take their defaults.
+fn report(net: &str, i: usize, bounded: bool, layers: usize, epoch: usize) -> EpochReport {
+    let e = epoch as f64;
+    let err = 0.02 + 0.08 / e + 0.003 * i as f64;
+    let sparsity: Vec<f64> = (0..layers)
+        .map(|l| {
+            if bounded {
+                0.0
+            } else {
+                0.5 + 0.3 * (1.0 - 1.0 / e) - 0.05 * l as f64
+            }
+        })
+        .collect();
+    let dead: Vec<usize> = (0..layers)
+        .map(|l| if bounded { 0 } else { epoch * 3 / (l + 1) })
+        .collect();
+    let saturated: Vec<usize> = (0..layers)
+        .map(|l| if bounded { epoch + l } else { 0 })
+        .collect();
+    serde_json::from_value(serde_json::json!({
+        "net": net, "epoch": epoch, "step": epoch * BPE,
+        "train_error": err * 0.4, "valid_error": err, "test_error": err * 1.05,
+        "loss": 0.5 / e, "l1_penalty": 0.01,
+        "sparsity": sparsity, "dead_units": dead, "saturated_units": saturated,
+        "mean_activation": vec![0.2; layers], "active_units": vec![300.0; layers],
+        "lr": 0.1, "l1": 0.001, "seed": 1, "examples_per_sec": 700.0, "epoch_seconds": 11.0
+    }))
+    .expect("a valid report")
+}
+
+/// Activations with exact zeros, small and large values, in a fixed pattern.
+fn snapshot(net: usize, layer: usize, units: usize) -> ActivationSnapshot {
+    let values = (0..PROBE * units)
+        .map(|i| {
+            let (e, u) = (i / units, i % units);
+            if (e * 7 + u * 3) % 5 < 3 {
+                0.0
+            } else {
+                ((e + 2 * u) % 9) as f32 * 0.25 + 0.01
+            }
+        })
+        .collect();
+    ActivationSnapshot {
+        net,
+        layer,
+        examples: PROBE,
+        units,
+        values,
+    }
+}
+
+fn at(epoch: usize, batch: usize) -> Position {
+    Position {
+        epoch,
+        batch,
+        step: (epoch * BPE + batch) as u64,
+    }
+}
+
+fn key(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+/// A run three epochs and a bit in, with a learning-rate change along the way.
+fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
+    let mut app = App::new(color);
+    let layers = hidden.len();
+    app.update(Event::Update(Update::Started(info(nets, hidden, Some(10)))));
+    app.update(Event::Update(Update::State(RunState::Running)));
+    app.update(Event::Tick(Duration::ZERO));
+    for epoch in 0..3 {
+        for k in 0..40 {
+            let batch = k * 20;
+            let loss = 2.0 / (1.0 + (epoch * 40 + k) as f32 * 0.2);
+            app.update(Event::Sample(Sample {
+                at: at(epoch, batch),
+                losses: (0..nets.len())
+                    .map(|i| loss * (1.0 + i as f32 * 0.3))
+                    .collect(),
+                examples_per_sec: 731.4,
+                activations: None,
+            }));
+        }
+        for (i, &(name, bounded)) in nets.iter().enumerate() {
+            app.update(Event::Update(Update::Epoch(report(
+                name,
+                i,
+                bounded,
+                layers,
+                epoch + 1,
+            ))));
+        }
+        if epoch == 1 {
+            app.update(key('+'));
+            app.update(Event::Update(Update::LrChanged {
+                at: at(2, 300),
+                lr: 0.2,
+            }));
+        }
+    }
+    app.update(Event::Sample(Sample {
+        at: at(3, 412),
+        losses: vec![0.05; nets.len()],
+        examples_per_sec: 731.4,
+        activations: Some(snapshot(0, 0, hidden[0])),
+    }));
+    app.update(Event::Tick(Duration::from_secs(83)));
+    app
+}
+
+fn draw(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal.draw(|f| ui::draw(f, app)).expect("draw");
+    terminal
+}
+
+/// The screen as plain text, one line per row.
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+const TWO: [(&str, bool); 2] = [("rectifier", false), ("tanh", true)];
+const PAPER: [usize; 3] = [1000, 1000, 1000];
+
+#[test]
+fn running_80x24() {
+    let app = running(&TWO, &PAPER, true);
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    for want in [
+        "RUNNING",
+        "mnist10k",
+        "784-1000-1000-1000-10",
+        "lr 0.2",
+        "l1 0.001",
+        "731 ex/s",
+        "0:01:23",
+        "epoch 4/10",
+        "batch 412/800",
+        "rectifier",
+        "tanh",
+        "valid 4.97%",
+        "dead",
+        "sat",
+        "▲lr 0.2",
+        "exactly 0",
+        "q quit",
+    ] {
+        assert!(s.contains(want), "{want:?} is not on the screen:\n{s}");
+    }
+    // Per-layer sparsity of the rectifier, saturation of tanh.
+    assert!(s.contains("L1  70.0%"), "{s}");
+    assert!(s.contains("sat     3"), "{s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn running_120x40() {
+    let app = running(&TWO, &PAPER, true);
+    let t = draw(&app, 120, 40);
+    let s = text(&t);
+    for want in ["RUNNING", "lr 0.2", "rectifier", "tanh", "epoch 3.5", "L3"] {
+        assert!(s.contains(want), "{want:?} is not on the screen:\n{s}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn paused() {
+    let mut app = running(&TWO, &PAPER, true);
+    app.update(Event::Update(Update::State(RunState::Paused)));
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    assert!(s.contains("PAUSED") && !s.contains("RUNNING"), "{s}");
+    assert!(s.contains("lr 0.2") && s.contains("- ex/s"), "{s}");
+    assert!(s.contains("space resume"), "{s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn done() {
+    let mut app = running(&TWO, &PAPER, true);
+    for epoch in 4..=10 {
+        for (i, &(name, bounded)) in TWO.iter().enumerate() {
+            app.update(Event::Update(Update::Epoch(report(
+                name, i, bounded, 3, epoch,
+            ))));
+        }
+    }
+    app.update(Event::Update(Update::State(RunState::Done)));
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    assert!(s.contains("DONE") && s.contains("epoch 10/10 done"), "{s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = running(&TWO, &PAPER, true);
+    app.update(key('?'));
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    for want in [
+        "relutui help",
+        "pause / resume",
+        "double the learning rate",
+        "from 0 back to 0.001",
+        "below 1e-6 it is 0",
+        "next seed",
+        "quit",
+    ] {
+        assert!(s.contains(want), "{want:?} is not in the help:\n{s}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn too_small() {
+    let app = running(&TWO, &PAPER, true);
+    let t = draw(&app, 50, 15);
+    let s = text(&t);
+    assert!(s.contains("Enlarge the terminal"), "{s}");
+    assert!(s.contains("50×15"), "{s}");
+    assert!(!s.contains("RUNNING"), "no broken layout: {s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn one_network() {
+    let app = running(&[("rectifier", false)], &[500, 500], true);
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    assert!(s.contains("rectifier") && !s.contains("tanh"), "{s}");
+    assert!(s.contains("784-500-500-10") && s.contains("L2"), "{s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn four_networks() {
+    let nets = [
+        ("rectifier", false),
+        ("tanh", true),
+        ("softplus", false),
+        ("sigmoid", true),
+    ];
+    let app = running(&nets, &PAPER, true);
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    for (name, _) in nets {
+        assert!(s.contains(name), "{name} is missing:\n{s}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn no_color() {
+    let app = running(&TWO, &PAPER, false);
+    let t = draw(&app, 80, 24);
+    let buf = t.backend().buffer();
+    // Not one coloured cell.
+    for cell in &buf.content {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset, "{cell:?}");
+        assert_eq!(cell.bg, ratatui::style::Color::Reset, "{cell:?}");
+    }
+    let s = text(&t);
+    assert!(s.contains("░▒▓█"), "the heatmap legend uses shades: {s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn starting() {
+    let app = App::new(true);
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    assert!(s.contains("STARTING"), "{s}");
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn heatmap_zeros_are_blank_and_follow_focus() {
+    let mut app = running(&TWO, &PAPER, true);
+    let t = draw(&app, 80, 24);
+    let buf = t.backend().buffer();
+    // Heatmap rows are the 7 rows above the footer; the first holds examples 0 and 1.
+    let y = 24 - 1 - 6;
+    // Unit 0 is exactly 0 on examples 0, 1 and 3, and not on example 2.
+    assert_eq!(buf[(0, y)].symbol(), " ", "two exact zeros: blank");
+    let cell = &buf[(0, y + 1)];
+    assert_eq!(cell.symbol(), "▀", "a value on top, a zero below");
+    assert_ne!(
+        cell.fg,
+        ratatui::style::Color::Reset,
+        "the value has a colour"
+    );
+    assert_eq!(cell.bg, ratatui::style::Color::Reset, "the zero has none");
+    // Another layer's snapshot is not shown for the focused one.
+    app.update(Event::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    let s = text(&draw(&app, 80, 24));
+    assert!(
+        s.contains("rectifier L2") && s.contains("waiting for a snapshot"),
+        "{s}"
+    );
+}
