@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::bench::BenchArgs;
 use crate::config::{self, RunConfig};
 use crate::data::DatasetKind;
 use crate::nn::Activation;
@@ -46,6 +47,9 @@ pub enum SubCommand {
     /// The paper's sparsity sweep (figure 3): train rectifier networks headless for every L1
     /// penalty and seed, then print final sparsity against test error as a table and a chart.
     Sweep(SweepArgs),
+    /// Time training steps of warmed-up networks (examples/s, median of repeats), and with
+    /// --baseline the dense-only path and a plain ndarray implementation beside them.
+    Bench(BenchArgs),
 }
 
 /// The flags of a training run.
@@ -75,11 +79,11 @@ pub struct RunArgs {
 
     /// Constant SGD learning rate (the paper picks from 0.1, 0.01, 0.001, 0.0001; 0.1 measured best
     /// on mnist10k).
-    #[arg(long, value_name = "RATE", default_value_t = config::DEFAULT_LR, value_parser = config::parse_lr)]
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true, default_value_t = config::DEFAULT_LR, value_parser = config::parse_lr)]
     pub lr: f32,
 
     /// L1 penalty on the hidden activations: cost += l1 · (batch mean of Σ|h|).
-    #[arg(long, value_name = "PENALTY", default_value_t = config::DEFAULT_L1, value_parser = config::parse_l1)]
+    #[arg(long, value_name = "PENALTY", allow_negative_numbers = true, default_value_t = config::DEFAULT_L1, value_parser = config::parse_l1)]
     pub l1: f32,
 
     /// Stop after this many epochs [default: the dashboard trains until you quit; --headless

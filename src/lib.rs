@@ -5,6 +5,7 @@
 //! JSON-lines writer ([`headless`]). They talk through the types in [`message`].
 
 pub mod app;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod data;

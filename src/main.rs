@@ -9,7 +9,7 @@ use clap::Parser;
 use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
 use relutui::train::Trainer;
-use relutui::{data, headless, sweep, tui};
+use relutui::{bench, data, headless, sweep, tui};
 
 /// Bad flags, bad data files, unusable paths.
 const EXIT_USAGE: u8 = 2;
@@ -17,8 +17,18 @@ const EXIT_RUNTIME: u8 = 1;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(SubCommand::Sweep(a)) = cli.command {
-        return sweep::run(&a);
+    match cli.command {
+        Some(SubCommand::Sweep(a)) => return sweep::run(&a),
+        Some(SubCommand::Bench(a)) => {
+            return match bench::run(&a) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(EXIT_RUNTIME)
+                }
+            }
+        }
+        None => {}
     }
     let args = cli.run;
     let config = args.to_config();

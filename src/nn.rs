@@ -6,12 +6,12 @@
 //! [`Workspace`] that is allocated once and reused for every step.
 
 pub mod activation;
+pub mod gemm;
 pub mod kernels;
 pub mod loss;
 
 pub use activation::Activation;
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
 use rand::distr::{Distribution, Uniform};
 use rand::SeedableRng;
@@ -485,7 +485,7 @@ fn forward_layer(
         if sparse {
             kernels::sparse_forward(xt, stride, n, w, out);
         } else {
-            general_mat_mul(1.0, &input, &w, 1.0, &mut out);
+            gemm::mat_mul(1.0, &input, &w, 1.0, &mut out);
         }
     };
     let threads = threads_for(threads, n * w.len(), w.ncols());
@@ -544,10 +544,10 @@ fn backward_layer(
             );
         } else {
             if let Some(mut bl) = below {
-                general_mat_mul(1.0, &b.delta, &w.t(), 0.0, &mut bl);
+                gemm::mat_mul(1.0, &b.delta, &w.t(), 0.0, &mut bl);
             }
             let input = b.input.slice(s![.., k0..k1]);
-            general_mat_mul(-b.lr, &input.t(), &b.delta, 1.0, &mut w);
+            gemm::mat_mul(-b.lr, &input.t(), &b.delta, 1.0, &mut w);
         }
     };
     let threads = threads_for(threads, 2 * n * w.len(), w.nrows());

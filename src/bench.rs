@@ -1,0 +1,391 @@
+//! `relutui bench`: the figure of record for training speed.
+//!
+//! It trains the default networks for a warm-up epoch on mnist10k (so the rectifier is as
+//! sparse as in real use), then times training steps of copies of each warmed network for
+//! every requested batch size and thread count, repeating each measurement and reporting the
+//! median. `--baseline` also times a plain ndarray implementation (`.dot` with fresh
+//! temporaries, a gradient then a separate update) on the same networks and batches, so every
+//! run carries its own ratio.
+
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use ndarray::{s, Array2, ArrayView2, Axis};
+use serde::Serialize;
+
+use crate::config;
+use crate::data::{self, Dataset};
+use crate::nn::{Activation, Kernels, Mlp, Workspace};
+
+/// Flags of `relutui bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Networks to measure.
+    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh", value_parser = config::parse_activations)]
+    pub activations: ::std::vec::Vec<Activation>,
+
+    /// Mini-batch sizes to measure, comma-separated.
+    #[arg(long, value_name = "LIST", default_value = "10", value_parser = parse_counts)]
+    pub batch_size: ::std::vec::Vec<usize>,
+
+    /// Thread counts to measure, comma-separated (threads work inside one network's step).
+    #[arg(long, value_name = "LIST", default_value = "1", value_parser = parse_counts)]
+    pub threads: ::std::vec::Vec<usize>,
+
+    /// Seconds per measurement.
+    #[arg(long, value_name = "S", default_value_t = 2.0, value_parser = parse_seconds)]
+    pub seconds: f64,
+
+    /// Repeats of each measurement; the median is reported.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = config::parse_epochs)]
+    pub repeats: usize,
+
+    /// Warm-up epochs on mnist10k before timing (batch 10, lr 0.1, l1 0.001, as the dashboard).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub warmup_epochs: usize,
+
+    /// Hidden-layer widths.
+    #[arg(long, value_name = "WIDTHS", default_value = "1000,1000,1000", value_parser = config::parse_hidden)]
+    pub hidden: ::std::vec::Vec<usize>,
+
+    /// Also time relutui's dense-only path and a plain ndarray baseline, for ratios.
+    #[arg(long)]
+    pub baseline: bool,
+
+    /// Products of the main measurement: auto (sparse or dense per layer and step, as
+    /// training uses), dense (always GEMM) or sparse (always the zero-skipping walk).
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_kernels)]
+    pub kernels: Kernels,
+
+    /// Seed of the initial weights and the batch order.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+}
+
+fn parse_counts(s: &str) -> Result<Vec<usize>, String> {
+    s.split(',')
+        .map(|p| match p.trim().parse::<usize>() {
+            Ok(0) => Err("values must be at least 1".to_string()),
+            Ok(v) => Ok(v),
+            Err(_) => Err(format!("'{p}' is not a whole number")),
+        })
+        .collect()
+}
+
+fn parse_kernels(s: &str) -> Result<Kernels, String> {
+    match s {
+        "auto" => Ok(Kernels::Auto),
+        "dense" => Ok(Kernels::Dense),
+        "sparse" => Ok(Kernels::Sparse),
+        _ => Err(format!("'{s}' is not one of auto, dense, sparse")),
+    }
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 600.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a number of seconds in (0, 600]")),
+    }
+}
+
+/// Which implementation a measurement times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// relutui's engine as it trains: sparse or dense per layer and step.
+    Relutui,
+    /// relutui's engine forced onto the dense GEMM path.
+    RelutuiDense,
+    /// Plain ndarray: `.dot` with temporaries, gradient then update.
+    NdarrayBaseline,
+}
+
+/// One line of `relutui bench` output.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measurement {
+    pub net: String,
+    pub engine: Engine,
+    pub batch_size: usize,
+    pub threads: usize,
+    /// Median over the repeats.
+    pub examples_per_sec: f64,
+    pub runs: Vec<f64>,
+    /// Per hidden layer, the exact sparsity of its output while timing.
+    pub sparsity: Vec<f64>,
+    /// 6 × parameters × examples/s ÷ 1e9: the GFLOP/s a dense implementation would need.
+    pub dense_gflops_equiv: f64,
+    /// Layers (of all, output included) that took the sparse path in the last timed step.
+    pub sparse_layers: Vec<bool>,
+}
+
+pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
+    let splits = data::mnist10k().map_err(io::Error::other)?;
+    let train = &splits.train;
+    let (input, classes) = (splits.input_dim(), splits.classes);
+    let mut stdout = io::stdout().lock();
+
+    // Warm up every network as the dashboard would train it.
+    let mut nets: Vec<Mlp> = args
+        .activations
+        .iter()
+        .map(|&a| Mlp::new(input, &args.hidden, classes, a, args.seed))
+        .collect();
+    for epoch in 0..args.warmup_epochs {
+        let t0 = Instant::now();
+        for net in &mut nets {
+            let mut ws = Workspace::for_training(net, config::DEFAULT_BATCH_SIZE);
+            let mut batches = Batches::new(train, config::DEFAULT_BATCH_SIZE);
+            for _ in 0..train.len() / config::DEFAULT_BATCH_SIZE {
+                let (x, y) = batches.next_batch();
+                net.train_step(x, y, config::DEFAULT_LR, config::DEFAULT_L1, &mut ws);
+            }
+        }
+        eprintln!(
+            "warm-up epoch {} of {}: {:.1} s",
+            epoch + 1,
+            args.warmup_epochs,
+            t0.elapsed().as_secs_f64()
+        );
+    }
+
+    let mut engines = vec![Engine::Relutui];
+    if args.baseline {
+        engines.extend([Engine::RelutuiDense, Engine::NdarrayBaseline]);
+    }
+    let mut table = Vec::new();
+    for &bs in &args.batch_size {
+        for &threads in &args.threads {
+            for net in &nets {
+                for &engine in &engines {
+                    let m = measure(net, train, bs, threads, engine, args);
+                    serde_json::to_writer(&mut stdout, &m)?;
+                    stdout.write_all(b"\n")?;
+                    stdout.flush()?;
+                    table.push(m);
+                }
+            }
+        }
+    }
+    print_table(&table);
+    Ok(())
+}
+
+/// Consecutive mini-batches of a dataset, in file order, wrapping around.
+struct Batches<'a> {
+    data: &'a Dataset,
+    size: usize,
+    next: usize,
+}
+
+impl<'a> Batches<'a> {
+    fn new(data: &'a Dataset, size: usize) -> Self {
+        Self {
+            data,
+            size: size.min(data.len()),
+            next: 0,
+        }
+    }
+
+    fn next_batch(&mut self) -> (ArrayView2<'a, f32>, &'a [u8]) {
+        if self.next + self.size > self.data.len() {
+            self.next = 0;
+        }
+        let r = self.next..self.next + self.size;
+        self.next += self.size;
+        (
+            self.data.inputs.slice(s![r.clone(), ..]),
+            &self.data.labels[r],
+        )
+    }
+}
+
+fn measure(
+    warmed: &Mlp,
+    train: &Dataset,
+    batch: usize,
+    threads: usize,
+    engine: Engine,
+    args: &BenchArgs,
+) -> Measurement {
+    let mut runs = Vec::with_capacity(args.repeats);
+    let mut sparsity = Vec::new();
+    let mut sparse_layers = Vec::new();
+    let lr = config::DEFAULT_LR;
+    let l1 = config::DEFAULT_L1;
+    for _ in 0..args.repeats {
+        let mut net = warmed.clone();
+        let kernels = match engine {
+            Engine::RelutuiDense => Kernels::Dense,
+            _ => args.kernels,
+        };
+        let mut ws = Workspace::for_training(&net, batch)
+            .with_kernels(kernels)
+            .with_threads(threads);
+        let mut batches = Batches::new(train, batch);
+        let budget = Duration::from_secs_f64(args.seconds);
+        let mut examples = 0usize;
+        let mut zeros = vec![0usize; net.hidden_layers()];
+        let mut seen = 0usize;
+        let start = Instant::now();
+        while start.elapsed() < budget {
+            let (x, y) = batches.next_batch();
+            if engine == Engine::NdarrayBaseline {
+                baseline_step(&mut net, x, y, lr, l1);
+            } else {
+                net.train_step(x, y, lr, l1, &mut ws);
+                for (l, z) in zeros.iter_mut().enumerate() {
+                    *z += ws.hidden(l).iter().filter(|&&v| v == 0.0).count();
+                }
+                seen += x.nrows();
+            }
+            examples += x.nrows();
+        }
+        runs.push(examples as f64 / start.elapsed().as_secs_f64());
+        if seen > 0 {
+            sparsity = zeros
+                .iter()
+                .zip(&net.layers()[..net.hidden_layers()])
+                .map(|(&z, l)| z as f64 / (seen * l.fan_out()) as f64)
+                .collect();
+            sparse_layers = ws.sparse_layers().to_vec();
+        }
+    }
+    let examples_per_sec = median(&runs);
+    Measurement {
+        net: warmed.activation().name().into(),
+        engine,
+        batch_size: batch,
+        threads,
+        examples_per_sec,
+        runs,
+        sparsity,
+        dense_gflops_equiv: 6.0 * warmed.parameter_count() as f64 * examples_per_sec / 1e9,
+        sparse_layers,
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let m = s.len() / 2;
+    if s.len() % 2 == 1 {
+        s[m]
+    } else {
+        (s[m - 1] + s[m]) / 2.0
+    }
+}
+
+/// What most people would write with ndarray: `.dot` products with fresh temporaries, the
+/// full gradient first, then a separate update. Same cost function as [`Mlp::train_step`].
+pub fn baseline_step(net: &mut Mlp, x: ArrayView2<'_, f32>, y: &[u8], lr: f32, l1: f32) {
+    let act = net.activation();
+    let n = x.nrows() as f32;
+    let hidden = net.hidden_layers();
+    let mut acts: Vec<Array2<f32>> = Vec::with_capacity(hidden + 1);
+    for (i, layer) in net.layers().iter().enumerate() {
+        let input = if i == 0 { x } else { acts[i - 1].view() };
+        let mut z = input.dot(&layer.weights) + &layer.bias;
+        if i < hidden {
+            z.mapv_inplace(|v| act.apply(v));
+        } else {
+            for mut row in z.axis_iter_mut(Axis(0)) {
+                let max = row.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                row.mapv_inplace(|v| (v - max).exp());
+                let sum = row.sum();
+                row.mapv_inplace(|v| v / sum);
+            }
+        }
+        acts.push(z);
+    }
+    let mut delta = acts[hidden].clone();
+    for (mut row, &label) in delta.axis_iter_mut(Axis(0)).zip(y) {
+        row[usize::from(label)] -= 1.0;
+    }
+    delta /= n;
+    let mut grads = Vec::with_capacity(hidden + 1);
+    for i in (0..=hidden).rev() {
+        let input = if i == 0 { x } else { acts[i - 1].view() };
+        let gw = input.t().dot(&delta);
+        let gb = delta.sum_axis(Axis(0));
+        if i > 0 {
+            let h = &acts[i - 1];
+            let mut below = delta.dot(&net.layers()[i].weights.t());
+            ndarray::Zip::from(&mut below).and(h).for_each(|g, &h| {
+                *g = (*g + l1 / n * h.signum() * f32::from(h != 0.0))
+                    * act.derivative_from_output(h);
+            });
+            delta = below;
+        }
+        grads.push((gw, gb));
+    }
+    for (layer, (gw, gb)) in net.layers_mut().iter_mut().rev().zip(grads) {
+        layer.weights.scaled_add(-lr, &gw);
+        layer.bias.scaled_add(-lr, &gb);
+    }
+}
+
+fn print_table(rows: &[Measurement]) {
+    eprintln!();
+    eprintln!(
+        "{:<10} {:<17} {:>5} {:>7} {:>12} {:>10}  sparsity",
+        "net", "engine", "batch", "threads", "examples/s", "dense GF/s"
+    );
+    for m in rows {
+        let sp: Vec<String> = m
+            .sparsity
+            .iter()
+            .map(|s| format!("{:.0}%", s * 100.0))
+            .collect();
+        let engine = match m.engine {
+            Engine::Relutui => "relutui",
+            Engine::RelutuiDense => "relutui dense-only",
+            Engine::NdarrayBaseline => "ndarray baseline",
+        };
+        eprintln!(
+            "{:<10} {:<17} {:>5} {:>7} {:>12.0} {:>10.1}  [{}]",
+            m.net,
+            engine,
+            m.batch_size,
+            m.threads,
+            m.examples_per_sec,
+            m.dense_gflops_equiv,
+            sp.join(" ")
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn the_baseline_computes_the_same_update_as_the_engine() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let x = Array2::from_shape_simple_fn((10, 30), || {
+            let v: f32 = rng.random_range(-0.5..1.0);
+            v.max(0.0)
+        });
+        let y: Vec<u8> = (0..10).map(|i| (i % 4) as u8).collect();
+        for act in Activation::ALL {
+            let mut a = Mlp::new(30, &[40, 20], 4, act, 2);
+            let mut b = a.clone();
+            let mut ws = Workspace::for_training(&a, 10);
+            for _ in 0..5 {
+                a.train_step(x.view(), &y, 0.3, 0.01, &mut ws);
+                baseline_step(&mut b, x.view(), &y, 0.3, 0.01);
+            }
+            for (la, lb) in a.layers().iter().zip(b.layers()) {
+                let d = (&la.weights - &lb.weights).mapv(f32::abs);
+                assert!(d.fold(0.0f32, |m, &v| m.max(v)) < 1e-4, "{act}");
+            }
+        }
+    }
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+}
