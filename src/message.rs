@@ -28,7 +28,15 @@ pub enum Command {
     /// hidden unit that was active on no claims-probe example at the latest measurement (the
     /// end of the last epoch, or initialisation). Answered by [`Update::Revived`].
     ReviveDead,
-    /// Finish now: the trainer returns after the current batch.
+    /// Save a checkpoint now (to `--checkpoint FILE`). Answered by
+    /// [`Update::CheckpointSaved`] or [`Update::CheckpointFailed`].
+    Checkpoint,
+    /// Let every diverged network train again from its last good state (the weights at the
+    /// end of the epoch before it diverged, which it was rolled back to). Lower the learning
+    /// rate first. Answered by [`Update::Restored`].
+    RestoreLastGood,
+    /// Finish now: the trainer returns after the current batch. With `--checkpoint FILE` it
+    /// saves first when anything changed since the last save.
     Quit,
 }
 
@@ -108,6 +116,26 @@ pub enum Update {
         at: Position,
         units: UnitLists,
     },
+    /// A checkpoint was written: at every epoch end, on [`Command::Checkpoint`] and on quit.
+    CheckpointSaved {
+        at: Position,
+        path: std::path::PathBuf,
+    },
+    /// A checkpoint could not be written; the message names the file. Training goes on.
+    CheckpointFailed(String),
+    /// Network `net` (index into [`RunInfo::nets`]) produced a non-finite loss, exploding
+    /// activations or non-finite weights at `at`. It was rolled back to its last good state
+    /// and stopped training; the others go on. [`Command::RestoreLastGood`] lets it go on.
+    Diverged {
+        net: usize,
+        at: Position,
+        reason: String,
+    },
+    /// The answer to [`Command::RestoreLastGood`]: the networks that train again.
+    Restored {
+        at: Position,
+        nets: Vec<usize>,
+    },
 }
 
 /// Unit indices per network, then per hidden layer: `units[net][layer]`.
@@ -139,8 +167,7 @@ pub struct ActivationSnapshot {
 impl EpochReport {
     /// The fields that measure time. Everything else is a function of the seed and the flags,
     /// so two runs with the same seed and flags agree on every other field.
-    pub const TIMING_FIELDS: &'static [&'static str] =
-        &["examples_per_sec", "epoch_seconds", "claims_seconds"];
+    pub const TIMING_FIELDS: &'static [&'static str] = &["examples_per_sec", "epoch_seconds"];
 }
 
 /// One network's statistics at the end of an epoch; also one line of the JSON log.
@@ -151,6 +178,11 @@ pub struct EpochReport {
     pub net: String,
     pub epoch: usize,
     pub step: u64,
+    /// The network diverged and is frozen at its last good state (the weights it had at the
+    /// end of the epoch before it diverged): every measured field below describes that state,
+    /// and `loss` / `l1_penalty` are its mean over the whole training set. Never NaN.
+    #[serde(default)]
+    pub diverged: bool,
     pub train_error: f64,
     pub valid_error: f64,
     pub test_error: f64,
