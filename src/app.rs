@@ -25,10 +25,16 @@ pub const L1_RESTART: f32 = 1e-5;
 
 /// Points kept per error and sparsity history (per network, per layer).
 const EPOCH_HISTORY: usize = 512;
-/// Loss samples kept for the sparkline (5 a second: the last ~100 s).
-const LOSS_HISTORY: usize = 512;
+/// Loss samples per sparkline bar: samples come 5 a second, so a bar is about a second and the
+/// bars shift once a second (a shifting sparkline rewrites every one of its cells).
+pub const LOSS_BUCKET: usize = 5;
+/// Loss bars kept: more than the widest sparkline.
+const LOSS_BARS: usize = 256;
 /// Learning-rate and L1 changes remembered for the chart marks.
 const MARKS: usize = 64;
+/// The heatmap takes every this-many-th snapshot (samples come 5 a second, so 2.5 a second):
+/// its cells are most of the bytes written to the terminal.
+const HEATMAP_EVERY: usize = 2;
 /// The heatmap's colour scale is this quantile of the snapshot's non-zero |h|.
 const HEATMAP_QUANTILE: f64 = 0.98;
 
@@ -57,11 +63,20 @@ pub struct Mark {
     pub change: Change,
 }
 
-/// One mini-batch loss sample: where it was taken and its value.
+/// One bar of the loss sparkline: the mean of up to [`LOSS_BUCKET`] consecutive samples.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LossPoint {
-    pub step: u64,
-    pub loss: f32,
+pub struct LossBar {
+    /// Steps of the first and last sample in the bar.
+    pub first_step: u64,
+    pub last_step: u64,
+    pub sum: f64,
+    pub samples: usize,
+}
+
+impl LossBar {
+    pub fn mean(&self) -> f32 {
+        (self.sum / self.samples.max(1) as f64) as f32
+    }
 }
 
 /// What the dashboard remembers about one network of the run.
@@ -74,7 +89,10 @@ pub struct NetView {
     pub test_error: Series,
     /// Exact sparsity per hidden layer per epoch.
     pub sparsity: Vec<Series>,
-    pub loss: Recent<LossPoint>,
+    /// Mini-batch loss, a bar per second or so.
+    pub loss: Recent<LossBar>,
+    /// The newest loss samples, for the number beside the sparkline.
+    recent_loss: Recent<f32>,
     pub last: Option<EpochReport>,
 }
 
@@ -86,7 +104,8 @@ impl NetView {
             valid_error: Series::new(EPOCH_HISTORY),
             test_error: Series::new(EPOCH_HISTORY),
             sparsity: (0..layers).map(|_| Series::new(EPOCH_HISTORY)).collect(),
-            loss: Recent::new(LOSS_HISTORY),
+            loss: Recent::new(LOSS_BARS),
+            recent_loss: Recent::new(LOSS_BUCKET),
             last: None,
         }
     }
@@ -102,10 +121,27 @@ impl NetView {
         self.last = Some(r.clone());
     }
 
-    /// Mean of the newest `n` loss samples.
-    pub fn recent_loss(&self, n: usize) -> Option<f32> {
-        let k = self.loss.newest(n).len();
-        (k > 0).then(|| self.loss.newest(n).map(|p| p.loss).sum::<f32>() / k as f32)
+    fn push_loss(&mut self, step: u64, loss: f32) {
+        self.recent_loss.push(loss);
+        match self.loss.last_mut() {
+            Some(bar) if bar.samples < LOSS_BUCKET => {
+                bar.last_step = step;
+                bar.sum += f64::from(loss);
+                bar.samples += 1;
+            }
+            _ => self.loss.push(LossBar {
+                first_step: step,
+                last_step: step,
+                sum: f64::from(loss),
+                samples: 1,
+            }),
+        }
+    }
+
+    /// Mean of the newest few loss samples (about a second's worth).
+    pub fn recent_loss(&self) -> Option<f32> {
+        let k = self.recent_loss.len();
+        (k > 0).then(|| self.recent_loss.iter().sum::<f32>() / k as f32)
     }
 }
 
@@ -197,6 +233,8 @@ pub struct App {
     last_tick: Option<Duration>,
     /// Next network (by arrival order) an epoch report belongs to.
     report_cursor: usize,
+    /// Snapshots passed over since the heatmap last changed.
+    snapshots_skipped: usize,
     quit: bool,
     dirty: bool,
 }
@@ -221,6 +259,7 @@ impl App {
             initial_l1: 0.0,
             last_tick: None,
             report_cursor: 0,
+            snapshots_skipped: 0,
             quit: false,
             dirty: true,
         }
@@ -490,10 +529,7 @@ impl App {
         let trained = sample.losses.iter().any(|l| l.is_finite());
         for (net, &loss) in self.nets.iter_mut().zip(&sample.losses) {
             if loss.is_finite() {
-                net.loss.push(LossPoint {
-                    step: sample.at.step,
-                    loss,
-                });
+                net.push_loss(sample.at.step, loss);
             }
         }
         if trained {
@@ -501,7 +537,13 @@ impl App {
         }
         self.position = sample.at;
         if let Some(snapshot) = sample.activations {
-            self.heatmap = Some(Heatmap::new(snapshot));
+            // A newly focused layer shows at once; after that, every HEATMAP_EVERY-th snapshot.
+            let fresh = self.focused_heatmap().is_none();
+            self.snapshots_skipped += 1;
+            if fresh || self.snapshots_skipped >= HEATMAP_EVERY {
+                self.heatmap = Some(Heatmap::new(snapshot));
+                self.snapshots_skipped = 0;
+            }
         }
     }
 }
@@ -741,6 +783,22 @@ mod tests {
         assert_eq!(h.level(0.0), 0);
         assert!(h.level(0.01) >= 1, "small but not zero is visible");
         assert_eq!(h.level(100.0), Heatmap::LEVELS);
+        // The next snapshot is passed over, the one after is taken.
+        let next = |v: f32| {
+            let mut s = sample(6, 1.0);
+            s.activations = Some(ActivationSnapshot {
+                net: 0,
+                layer: 0,
+                examples: 1,
+                units: 1,
+                values: vec![v],
+            });
+            Event::Sample(s)
+        };
+        app.update(next(7.0));
+        assert_eq!(app.focused_heatmap().unwrap().snapshot.units, 3);
+        app.update(next(8.0));
+        assert_eq!(app.focused_heatmap().unwrap().value(0, 0), Some(8.0));
         app.update(code(KeyCode::Tab));
         assert!(app.focused_heatmap().is_none(), "stale layer is not shown");
     }
@@ -755,6 +813,18 @@ mod tests {
             1,
             "a sample without batches adds no loss"
         );
+        for i in 0..LOSS_BUCKET as u64 {
+            app.update(Event::Sample(sample(30 + i, 1.0)));
+        }
+        assert_eq!(
+            app.nets[0].loss.len(),
+            2,
+            "a bar holds {LOSS_BUCKET} samples"
+        );
+        let first = app.nets[0].loss.iter().next().unwrap();
+        assert_eq!((first.first_step, first.last_step), (10, 33));
+        assert!((first.mean() - 1.2).abs() < 1e-6);
+        assert!((app.nets[1].recent_loss().unwrap() - 2.0).abs() < 1e-6);
         assert!((app.examples_per_sec - 1234.0).abs() < 1e-9);
         for e in 1..=3 {
             app.update(Event::Update(Update::Epoch(report("rectifier", e, 0.1))));

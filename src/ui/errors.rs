@@ -10,11 +10,9 @@ use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Sparkline};
 use ratatui::Frame;
 
 use super::{dim, fg};
-use crate::app::{fmt_value, App, Change, Mark, NetView};
+use crate::app::{fmt_value, App, Change, LossBar, Mark, NetView};
 use crate::history::Series;
 
-/// Loss samples averaged for the number beside the sparkline (about a second).
-const LOSS_SMOOTHING: usize = 5;
 const TRAIN: Color = Color::Gray;
 const VALID: Color = Color::LightCyan;
 const TEST: Color = Color::Yellow;
@@ -181,10 +179,10 @@ fn render_chart(frame: &mut Frame, area: Rect, app: &App, view: &NetView) {
     frame.render_widget(chart, area);
 }
 
-/// The loss sparkline (one bar per sample, newest on the right) and the marks under it.
+/// The loss sparkline (a bar a second or so, newest on the right) and the marks under it.
 fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view: &NetView) {
     let value = view
-        .recent_loss(LOSS_SMOOTHING)
+        .recent_loss()
         .map_or_else(|| "-".into(), |l| format!("{l:.3}"));
     // The sparkline is on a log scale, spanning at least a factor of 2.
     let label = format!("loss {value:>5} ");
@@ -198,7 +196,7 @@ fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view:
         .newest(usize::from(spark_area.width))
         .copied()
         .collect();
-    let bars = loss_bars(&shown.iter().map(|p| p.loss).collect::<Vec<_>>());
+    let bars = loss_bars(&shown.iter().map(LossBar::mean).collect::<Vec<_>>());
     frame.render_widget(
         Sparkline::default()
             .data(&bars)
@@ -207,11 +205,12 @@ fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view:
         spark_area,
     );
 
-    // Marks: under the first sample taken after each change; changes at one column share it.
+    // Marks: under the bar of the first sample taken after each change; changes at one
+    // column share it.
     let Some(first) = shown.first() else { return };
-    let steps: Vec<u64> = shown.iter().map(|p| p.step).collect();
+    let steps: Vec<u64> = shown.iter().map(|p| p.last_step).collect();
     let mut columns: Vec<(usize, Vec<&Mark>)> = Vec::new();
-    for m in app.marks.iter().filter(|m| m.at.step >= first.step) {
+    for m in app.marks.iter().filter(|m| m.at.step >= first.first_step) {
         let at = steps
             .partition_point(|&s| s < m.at.step)
             .min(steps.len() - 1);
