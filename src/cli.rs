@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::bench::BenchArgs;
+use crate::checkpoint::Checkpoint;
 use crate::config::{self, RunConfig};
 use crate::data::DatasetKind;
 use crate::nn::Activation;
@@ -30,7 +31,9 @@ exact sparsity, dead units and activation heatmaps as they change. It reproduces
 Glorot, Bordes & Bengio, \"Deep Sparse Rectifier Neural Networks\" (AISTATS 2011).\n\n\
 With no flags it trains the paper's 784-1000-1000-1000-10 networks on 10,000 MNIST digits \
 built into the binary. --headless writes one JSON object per network per epoch to stdout.",
-    after_help = "Exit codes: 0 done or quit, 1 runtime error, 2 bad flag, bad data file or unusable path.",
+    after_help = "Exit codes: 0 done or quit; 1 runtime error, or the run's last checkpoint could not \
+be written; 2 bad flag, bad data file, unusable path or checkpoint; 128 + N after signal N (129 \
+SIGHUP, 130 SIGINT, 143 SIGTERM), with a checkpoint saved first when --checkpoint is set.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -62,6 +65,10 @@ pub struct RunArgs {
     /// Folder with the dataset's files: MNIST-style train-images-idx3-ubyte[.gz],
     /// train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; or CIFAR-10's
     /// data_batch_1..5.bin and test_batch.bin.
+    #[expect(
+        clippy::doc_markdown,
+        reason = "this is --help text, where backticks would show"
+    )]
     #[arg(long, value_name = "DIR", value_parser = config::parse_data_dir)]
     pub data_dir: Option<PathBuf>,
 
@@ -99,9 +106,28 @@ pub struct RunArgs {
     #[arg(long)]
     pub headless: bool,
 
-    /// Also write the JSON lines to FILE (flushed every epoch), in either mode.
+    /// Also write the JSON lines to FILE (flushed every epoch), in either mode. With --resume
+    /// the lines are appended.
     #[arg(long, value_name = "FILE")]
     pub log: Option<PathBuf>,
+
+    /// Save a checkpoint to FILE (replaced atomically) at every epoch end, on `w` in the
+    /// dashboard, and when the run stops: q, SIGTERM, SIGINT or SIGHUP.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
+
+    /// Continue the run saved in FILE exactly where it stopped, and keep checkpointing to it
+    /// (unless --checkpoint names another file). The networks, data and seed come from FILE:
+    /// --hidden, --activations, --batch-size, --dataset or --seed that differ are an error.
+    /// --lr and --l1 given here override the saved values; --epochs is the total to reach.
+    #[arg(long, value_name = "FILE")]
+    pub resume: Option<PathBuf>,
+
+    /// On SIGHUP (a dropped SSH link) keep training instead of stopping: the dashboard gives
+    /// the terminal back and stops drawing, --headless ignores the signal; the --log file and
+    /// checkpoints go on until --epochs are done (or SIGTERM / SIGINT).
+    #[arg(long)]
+    pub detach_on_hangup: bool,
 }
 
 /// Epochs a headless run trains when `--epochs` is not given.
@@ -115,7 +141,91 @@ fn parse_activations(s: &str) -> Result<Activations, String> {
     config::parse_activations(s).map(Activations)
 }
 
+/// Names a list of activations as `--activations` takes it.
+fn activation_list(acts: &[Activation]) -> String {
+    acts.iter().map(|a| a.name()).collect::<Vec<_>>().join(",")
+}
+
+fn width_list(widths: &[usize]) -> String {
+    widths
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 impl RunArgs {
+    /// The configuration that continues the run saved in `ck`. `given(id)` says whether the
+    /// flag with that clap id (`"hidden"`, `"lr"`, …) was on the command line: those that
+    /// differ from the checkpoint are an error, except `lr` and `l1`, which override it.
+    pub fn resume_config(
+        &self,
+        ck: &Checkpoint,
+        given: impl Fn(&str) -> bool,
+    ) -> Result<RunConfig, String> {
+        let r = &ck.run;
+        let dataset = DatasetKind::from_str(&r.dataset, false)
+            .map_err(|_| format!("it names an unknown dataset '{}'", r.dataset))?;
+        let activations: Vec<Activation> = ck.nets.iter().map(|n| n.activation).collect();
+        let conflicts = [
+            (
+                "dataset",
+                self.dataset != dataset,
+                self.dataset.name().to_string(),
+                dataset.name().to_string(),
+            ),
+            (
+                "activations",
+                self.activations.0 != activations,
+                activation_list(&self.activations.0),
+                activation_list(&activations),
+            ),
+            (
+                "hidden",
+                self.hidden.0 != r.hidden,
+                width_list(&self.hidden.0),
+                width_list(&r.hidden),
+            ),
+            (
+                "batch-size",
+                self.batch_size != r.batch_size,
+                self.batch_size.to_string(),
+                r.batch_size.to_string(),
+            ),
+            (
+                "seed",
+                self.seed != r.config_seed,
+                self.seed.to_string(),
+                r.config_seed.to_string(),
+            ),
+        ];
+        for (flag, differs, mine, saved) in conflicts {
+            if differs && given(&flag.replace('-', "_")) {
+                return Err(format!(
+                    "--{flag} {mine} conflicts with the checkpoint, which was saved with \
+                     --{flag} {saved} (leave --{flag} out to resume)"
+                ));
+            }
+        }
+        Ok(RunConfig {
+            dataset,
+            data_dir: self
+                .data_dir
+                .clone()
+                .or_else(|| r.data_dir.as_ref().map(PathBuf::from)),
+            activations,
+            hidden: r.hidden.clone(),
+            batch_size: r.batch_size,
+            lr: if given("lr") { self.lr } else { r.lr },
+            l1: if given("l1") { self.l1 } else { r.l1 },
+            epochs: self
+                .epochs
+                .or(r.epochs)
+                .or(self.headless.then_some(HEADLESS_DEFAULT_EPOCHS)),
+            seed: r.config_seed,
+        })
+    }
+
     /// The checked run configuration; `headless` fills in the headless epoch default.
     pub fn to_config(&self) -> RunConfig {
         RunConfig {

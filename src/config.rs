@@ -15,6 +15,8 @@ pub const DEFAULT_BATCH_SIZE: usize = 10;
 pub const DEFAULT_HIDDEN: [usize; 3] = [1000, 1000, 1000];
 /// Widths above this are refused: a 1,000,000-wide layer is a typo, not an experiment.
 pub const MAX_WIDTH: usize = 100_000;
+/// More hidden layers than this are refused (checkpoints rely on the bound).
+pub const MAX_HIDDEN_LAYERS: usize = 64;
 
 /// Everything a training run needs, already validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,10 +73,17 @@ pub fn parse_l1(s: &str) -> Result<f32, String> {
     Ok(v)
 }
 
-/// `--hidden`: comma-separated widths, each between 1 and [`MAX_WIDTH`].
+/// `--hidden`: comma-separated widths, each between 1 and [`MAX_WIDTH`], at most
+/// [`MAX_HIDDEN_LAYERS`] of them.
 pub fn parse_hidden(s: &str) -> Result<Vec<usize>, String> {
     if s.trim().is_empty() {
         return Err("needs at least one width, e.g. 1000,1000,1000".into());
+    }
+    let layers = s.split(',').count();
+    if layers > MAX_HIDDEN_LAYERS {
+        return Err(format!(
+            "{layers} hidden layers is above the limit {MAX_HIDDEN_LAYERS}"
+        ));
     }
     s.split(',')
         .map(|w| {
@@ -156,6 +165,9 @@ mod tests {
     fn hidden_widths() {
         assert_eq!(parse_hidden("1000,1000,1000"), Ok(vec![1000; 3]));
         assert_eq!(parse_hidden(" 32 , 16"), Ok(vec![32, 16]));
+        assert!(parse_hidden(&vec!["1"; MAX_HIDDEN_LAYERS + 1].join(","))
+            .unwrap_err()
+            .contains("hidden layers"));
         for bad in ["", "100,0", "100,,100", "x", "1000000"] {
             assert!(parse_hidden(bad).is_err(), "{bad}");
         }

@@ -104,6 +104,7 @@ impl Dataset {
     }
 
     /// The examples `range`, as a new dataset.
+    #[must_use]
     pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
         Self {
             inputs: self.inputs.slice(ndarray::s![range.clone(), ..]).to_owned(),

@@ -1,104 +1,125 @@
 //! The headless front end: drives the trainer through the same channels as the dashboard and
 //! writes one JSON object per network per epoch. Progress for people goes to stderr, and only
-//! when stderr is a terminal.
+//! when stderr is a terminal; warnings (divergence, a failed checkpoint, a signal) always do.
+//!
+//! Signals: SIGTERM, SIGINT and SIGHUP stop the run cleanly. The trainer finishes its batch,
+//! saves a checkpoint when `--checkpoint` is set (and anything changed since the last one),
+//! every epoch report still on its way is written, and the process exits with 128 + the
+//! signal's number (129 SIGHUP, 130 SIGINT, 143 SIGTERM), as the dashboard does. With
+//! `--detach-on-hangup` SIGHUP is ignored instead and the run goes on; from then on (and in
+//! fact from the start) a stdout that fails, because the terminal or pipe behind it is gone,
+//! is dropped and the `--log` file carries on alone. Writes to stderr never stop the run.
+//!
+//! [`follow`] is the same loop for the dashboard once it has let go of a hung-up terminal.
 
+use std::fmt;
 use std::io::{self, Write};
+use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::select;
+use crossbeam_channel::{bounded, never, select, Receiver};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::{Handle, Signals};
 
 use crate::jsonl::JsonLines;
 use crate::message::{Command, RunState, Update};
-use crate::train::{self, Trainer};
+use crate::train::{self, Trainer, TrainerHandle};
+use crate::tui::Outcome;
 
-/// Why a headless run stopped early.
+/// Why a headless run stopped early, or ended in a way that lost something.
 #[derive(Debug, thiserror::Error)]
 pub enum HeadlessError {
     #[error("cannot start the trainer thread: {0}")]
     Spawn(io::Error),
+    #[error("cannot listen for signals: {0}")]
+    Signals(io::Error),
     #[error("writing the JSON lines to stdout failed: {0}")]
     Stdout(io::Error),
     #[error("writing the log file failed: {0}")]
     Log(io::Error),
+    /// The run's last checkpoint could not be written.
+    #[error("{0}")]
+    Checkpoint(String),
     #[error("the trainer thread panicked")]
     TrainerPanicked,
 }
 
-/// Trains until the configured epochs are done, writing JSON lines to `stdout` and `log`.
-/// A closed stdout (`relutui --headless | head`) ends the run quietly.
+/// How a headless run behaves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Progress lines on stderr.
+    pub progress: bool,
+    /// Ignore SIGHUP and go on (`--detach-on-hangup`); stdout failures never stop the run.
+    pub detach_on_hangup: bool,
+}
+
+/// Writes to stderr, ignoring failure: a closed terminal must not stop the run (`eprint!`
+/// would panic).
+fn note(args: fmt::Arguments<'_>) {
+    let _ = io::stderr().write_fmt(args);
+}
+
+/// SIGTERM, SIGINT and SIGHUP as channel messages, from a thread of their own. Listening
+/// replaces the default action (termination) for as long as the process lives.
+pub struct SignalListener {
+    receiver: Receiver<i32>,
+    handle: Handle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SignalListener {
+    pub fn new() -> io::Result<Self> {
+        let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+        let handle = signals.handle();
+        let (tx, receiver) = bounded(8);
+        let thread = thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    // Never block: a signal nobody reads any more is dropped.
+                    let _ = tx.try_send(signal);
+                }
+            })?;
+        Ok(Self {
+            receiver,
+            handle,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn receiver(&self) -> &Receiver<i32> {
+        &self.receiver
+    }
+}
+
+impl Drop for SignalListener {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Trains until the configured epochs are done or a signal stops the run, writing JSON lines
+/// to `stdout` and `log`. A closed stdout (`relutui --headless | head`) ends the run quietly.
+/// Returns how it ended: [`Outcome::Quit`] when it trained to the end.
 pub fn run<W: Write, L: Write>(
     trainer: Trainer,
     stdout: W,
     log: Option<JsonLines<L>>,
-    progress: bool,
-) -> Result<(), HeadlessError> {
-    let trainer = if progress {
+    options: Options,
+) -> Result<Outcome, HeadlessError> {
+    // Signals first, so that one arriving during set-up stops the run cleanly.
+    let signals = SignalListener::new().map_err(HeadlessError::Signals)?;
+    let trainer = if options.progress {
         trainer
     } else {
         trainer.without_samples()
     };
     let handle = train::spawn(trainer).map_err(HeadlessError::Spawn)?;
-    let mut out = JsonLines::new(stdout);
+    let mut stdout = Some(JsonLines::new(stdout));
     let mut log = log;
-    let mut epochs: Option<usize> = None;
-    let mut batches = 0;
-    let result = loop {
-        let update = select! {
-            recv(handle.updates) -> u => match u {
-                Ok(u) => u,
-                Err(_) => break Ok(()),
-            },
-            recv(handle.samples) -> s => {
-                if let Ok(s) = s {
-                    eprint!(
-                        "\r\x1b[2Kepoch {}{} batch {}/{batches}  {:.0} examples/s",
-                        s.at.epoch + 1,
-                        epochs.map(|e| format!("/{e}")).unwrap_or_default(),
-                        s.at.batch,
-                        s.examples_per_sec
-                    );
-                }
-                continue;
-            }
-        };
-        match update {
-            Update::Started(info) => {
-                epochs = info.epochs;
-                batches = info.batches_per_epoch;
-            }
-            Update::Epoch(report) => {
-                if let Some(log) = log.as_mut() {
-                    if let Err(e) = log.write(&report) {
-                        break Err(HeadlessError::Log(e));
-                    }
-                }
-                if let Err(e) = out.write(&report) {
-                    break if e.kind() == io::ErrorKind::BrokenPipe {
-                        Ok(())
-                    } else {
-                        Err(HeadlessError::Stdout(e))
-                    };
-                }
-                if progress {
-                    let sparsity: Vec<String> = report
-                        .sparsity
-                        .iter()
-                        .map(|s| format!("{:.0}%", s * 100.0))
-                        .collect();
-                    eprintln!(
-                        "\r\x1b[2Kepoch {} {:<10} train {:.2}%  valid {:.2}%  test {:.2}%  sparsity [{}]",
-                        report.epoch,
-                        report.net,
-                        report.train_error * 100.0,
-                        report.valid_error * 100.0,
-                        report.test_error * 100.0,
-                        sparsity.join(" ")
-                    );
-                }
-            }
-            Update::State(RunState::Done) => break Ok(()),
-            _ => {}
-        }
-    };
+    let result = drive(&handle, &mut stdout, &mut log, signals.receiver(), options);
     // The trainer stops at Quit, or when it finds the command channel closed.
     let _ = handle.commands.send(Command::Quit);
     drop(handle.commands);
@@ -107,4 +128,157 @@ pub fn run<W: Write, L: Write>(
         return Err(HeadlessError::TrainerPanicked);
     }
     result
+}
+
+/// The dashboard after `--detach-on-hangup` let go of its terminal: keeps the run going with no
+/// screen until it is done (then [`Outcome::Quit`]) or SIGTERM / SIGINT stops it, writing
+/// every epoch to `log`. Further SIGHUPs are ignored. The trainer has stopped when this returns.
+pub fn follow<L: Write>(
+    handle: &TrainerHandle,
+    log: &mut Option<JsonLines<L>>,
+    signals: &Receiver<i32>,
+) -> Result<Outcome, HeadlessError> {
+    let options = Options {
+        progress: false,
+        detach_on_hangup: true,
+    };
+    drive::<io::Sink, L>(handle, &mut None, log, signals, options)
+}
+
+/// The front end's loop: until the trainer has stopped (after the run is done, a signal, or a
+/// failed write), writing every epoch report that arrives.
+fn drive<W: Write, L: Write>(
+    handle: &TrainerHandle,
+    stdout: &mut Option<JsonLines<W>>,
+    log: &mut Option<JsonLines<L>>,
+    signals: &Receiver<i32>,
+    options: Options,
+) -> Result<Outcome, HeadlessError> {
+    let mut outcome = Outcome::Quit;
+    let mut error: Option<HeadlessError> = None;
+    let mut checkpoint_error: Option<String> = None;
+    let mut quitting = false;
+    let quit = |quitting: &mut bool| {
+        if !*quitting {
+            *quitting = true;
+            let _ = handle.commands.send(Command::Quit);
+        }
+    };
+    let mut samples = handle.samples.clone();
+    let mut signals = signals.clone();
+    let mut epochs: Option<usize> = None;
+    let mut batches = 0;
+    let mut names: Vec<String> = Vec::new();
+    // Clears the progress line before a message, when there is one.
+    let clear = if options.progress { "\r\x1b[2K" } else { "" };
+    loop {
+        let update = select! {
+            recv(handle.updates) -> u => match u {
+                Ok(u) => u,
+                // The trainer has stopped: everything it sent has been read.
+                Err(_) => break,
+            },
+            recv(samples) -> s => {
+                match s {
+                    Ok(s) if options.progress && !quitting => note(format_args!(
+                        "\r\x1b[2Kepoch {}{} batch {}/{batches}  {:.0} examples/s",
+                        s.at.epoch + 1,
+                        epochs.map(|e| format!("/{e}")).unwrap_or_default(),
+                        s.at.batch,
+                        s.examples_per_sec
+                    )),
+                    Ok(_) => {}
+                    Err(_) => samples = never(),
+                }
+                continue;
+            },
+            recv(signals) -> signal => {
+                match signal {
+                    Ok(SIGHUP) if options.detach_on_hangup => note(format_args!(
+                        "{clear}relutui: hangup: training goes on (--detach-on-hangup)\n"
+                    )),
+                    Ok(n) if !quitting => {
+                        outcome = Outcome::Signal(n);
+                        quit(&mut quitting);
+                    }
+                    Ok(_) => {}
+                    Err(_) => signals = never(),
+                }
+                continue;
+            },
+        };
+        match update {
+            Update::Started(info) => {
+                epochs = info.epochs;
+                batches = info.batches_per_epoch;
+                names = info.nets.into_iter().map(|n| n.name).collect();
+            }
+            Update::Epoch(report) => {
+                if let Some(l) = log.as_mut() {
+                    if let Err(e) = l.write(&report) {
+                        *log = None;
+                        error.get_or_insert(HeadlessError::Log(e));
+                        quit(&mut quitting);
+                    }
+                }
+                if let Some(out) = stdout.as_mut() {
+                    if let Err(e) = out.write(&report) {
+                        *stdout = None;
+                        if !options.detach_on_hangup {
+                            if e.kind() != io::ErrorKind::BrokenPipe {
+                                error.get_or_insert(HeadlessError::Stdout(e));
+                            }
+                            quit(&mut quitting);
+                        }
+                    }
+                }
+                if options.progress {
+                    let sparsity: Vec<String> = report
+                        .sparsity
+                        .iter()
+                        .map(|s| format!("{:.0}%", s * 100.0))
+                        .collect();
+                    note(format_args!(
+                        "\r\x1b[2Kepoch {} {:<10} train {:.2}%  valid {:.2}%  test {:.2}%  sparsity [{}]{}\n",
+                        report.epoch,
+                        report.net,
+                        report.train_error * 100.0,
+                        report.valid_error * 100.0,
+                        report.test_error * 100.0,
+                        sparsity.join(" "),
+                        if report.diverged { "  DIVERGED" } else { "" }
+                    ));
+                }
+            }
+            Update::State(RunState::Done) => quit(&mut quitting),
+            Update::CheckpointSaved { at, path } => {
+                checkpoint_error = None;
+                if quitting {
+                    note(format_args!(
+                        "{clear}relutui: checkpoint saved to {} (epoch {}, batch {})\n",
+                        path.display(),
+                        at.epoch + 1,
+                        at.batch
+                    ));
+                }
+            }
+            Update::CheckpointFailed(msg) => {
+                note(format_args!("{clear}relutui: warning: {msg}\n"));
+                checkpoint_error = Some(msg);
+            }
+            Update::Diverged { net, at, reason } => note(format_args!(
+                "{clear}relutui: {} diverged at epoch {} batch {}: {reason}; it was rolled \
+                 back to its last good state and stopped training (the others go on)\n",
+                names.get(net).map_or("a network", String::as_str),
+                at.epoch + 1,
+                at.batch
+            )),
+            _ => {}
+        }
+    }
+    match (error, checkpoint_error) {
+        (Some(e), _) => Err(e),
+        (None, Some(msg)) => Err(HeadlessError::Checkpoint(msg)),
+        (None, None) => Ok(outcome),
+    }
 }

@@ -1,11 +1,16 @@
-//! relutui's entry point: parse the flags, load the data, then run the dashboard or the
-//! headless writer. Exit codes: 0 done or quit, 1 runtime error, 2 bad input.
+//! relutui's entry point: parse the flags, load the data (or a checkpoint to resume), then run
+//! the dashboard or the headless writer. Exit codes: 0 done or quit, 1 runtime error (or the
+//! last checkpoint could not be written), 2 bad input (flags, data, paths, checkpoints),
+//! 128 + N after signal N.
 
-use std::io::{self, IsTerminal};
+use std::fmt::Display;
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
+use relutui::checkpoint::{self, Checkpoint};
 use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
 use relutui::train::Trainer;
@@ -15,8 +20,15 @@ use relutui::{bench, data, headless, sweep, tui};
 const EXIT_USAGE: u8 = 2;
 const EXIT_RUNTIME: u8 = 1;
 
+/// Prints `error: MSG` without panicking when stderr is gone, and returns `code`.
+fn fail(msg: impl Display, code: u8) -> ExitCode {
+    let _ = writeln!(io::stderr(), "error: {msg}");
+    ExitCode::from(code)
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
         Some(SubCommand::Sweep(a)) => return sweep::run(&a),
         Some(SubCommand::Bench(a)) => {
@@ -31,7 +43,32 @@ fn main() -> ExitCode {
         None => {}
     }
     let args = cli.run;
-    let config = args.to_config();
+    let resume = match args.resume.as_deref() {
+        None => None,
+        Some(path) => match Checkpoint::load(path) {
+            Ok(ck) => Some((path, ck)),
+            Err(e) => return fail(format_args!("--resume {e}"), EXIT_USAGE),
+        },
+    };
+    let config = match &resume {
+        None => args.to_config(),
+        Some((path, ck)) => {
+            let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+            match args.resume_config(ck, given) {
+                Ok(c) => c,
+                Err(e) => {
+                    return fail(format_args!("--resume {}: {e}", path.display()), EXIT_USAGE)
+                }
+            }
+        }
+    };
+    // A resumed run goes on saving to its checkpoint unless told otherwise.
+    let checkpoint_path = args.checkpoint.clone().or_else(|| args.resume.clone());
+    if let Some(path) = &checkpoint_path {
+        if let Err(e) = checkpoint::check_writable(path) {
+            return fail(format_args!("--checkpoint {e}"), EXIT_USAGE);
+        }
+    }
 
     if config.dataset.needs_data_dir() && config.data_dir.is_none() {
         eprintln!(
@@ -40,7 +77,13 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
-    let log = match args.log.as_deref().map(JsonLines::create).transpose() {
+    // A resumed run appends to its log: the epochs before the checkpoint stay.
+    let open_log = if resume.is_some() {
+        JsonLines::append
+    } else {
+        JsonLines::create
+    };
+    let log = match args.log.as_deref().map(open_log).transpose() {
         Ok(log) => log,
         Err(e) => {
             let path = args.log.as_deref().unwrap_or_else(|| unreachable!());
@@ -55,7 +98,18 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let trainer = Trainer::new(&config, splits);
+    let mut trainer = Trainer::new(&config, splits);
+    if let Some((path, ck)) = &resume {
+        if let Err(e) = trainer.restore(ck) {
+            return fail(
+                format_args!("--resume {}: cannot resume from it: {e}", path.display()),
+                EXIT_USAGE,
+            );
+        }
+    }
+    if let Some(path) = checkpoint_path {
+        trainer = trainer.with_checkpoint(path);
+    }
 
     if args.headless || !io::stdout().is_terminal() {
         if !args.headless {
@@ -63,21 +117,19 @@ fn main() -> ExitCode {
                 "relutui: stdout is not a terminal, so running headless (JSON lines on stdout)"
             );
         }
-        let progress = io::stderr().is_terminal();
-        return match headless::run(trainer, io::stdout().lock(), log, progress) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(EXIT_RUNTIME)
-            }
+        let options = headless::Options {
+            progress: io::stderr().is_terminal(),
+            detach_on_hangup: args.detach_on_hangup,
+        };
+        // 0 when done, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
+        return match headless::run(trainer, io::stdout().lock(), log, options) {
+            Ok(outcome) => ExitCode::from(outcome.exit_code()),
+            Err(e) => fail(e, EXIT_RUNTIME),
         };
     }
     // The dashboard: 0 after q, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
-    match tui::run(trainer, log) {
+    match tui::run(trainer, log, args.detach_on_hangup) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(EXIT_RUNTIME)
-        }
+        Err(e) => fail(e, EXIT_RUNTIME),
     }
 }

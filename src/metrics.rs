@@ -319,6 +319,14 @@ impl Claims {
         &self.nets
     }
 
+    /// Puts back network `net`'s dead-unit history (from a checkpoint). The widths must be
+    /// the network's, or the next measurement panics: the caller checks them.
+    pub fn restore_tracker(&mut self, net: usize, tracker: DeadTracker) {
+        if let Some(c) = self.nets.get_mut(net) {
+            c.tracker = tracker;
+        }
+    }
+
     /// Starts tracking freshly initialised networks, forgetting the old ones.
     pub fn reset<'a>(&mut self, nets: impl IntoIterator<Item = &'a Mlp>) {
         self.nets = nets

@@ -132,6 +132,10 @@ pub fn evaluate(mlp: &Mlp, data: &Dataset, ws: &mut Workspace, with_layers: bool
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::float_cmp,
+    reason = "the expected values are exact in binary floating point"
+)]
 mod tests {
     use super::*;
     use crate::nn::Activation;

@@ -3,7 +3,17 @@
 //!
 //! The trainer runs on its own thread ([`spawn`]). Between batches it drains commands without
 //! blocking; while paused (or done) it blocks on the command channel and uses no CPU.
+//!
+//! Nothing is lost: with a checkpoint file ([`Trainer::with_checkpoint`]) the trainer saves
+//! at every epoch end, on [`Command::Checkpoint`] and when it stops, and
+//! [`Trainer::restore`] continues a saved run so that every later number (timings aside) is
+//! the same as without the interruption. A network whose loss goes non-finite, whose
+//! activations explode (`|h| >` [`MAX_ACTIVATION`]) or whose weights go non-finite is
+//! *diverged*: it is rolled back at once to its last good state (its weights at the latest
+//! epoch end), stops training while the others go on, and reports `"diverged": true` with
+//! finite numbers until [`Command::RestoreLastGood`] lets it train again.
 
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -13,13 +23,15 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::checkpoint::{self, Checkpoint, Mismatch, SavedNet, SavedRun};
 use crate::config::RunConfig;
-use crate::data::Splits;
+use crate::data::{Dataset, Splits};
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
+use crate::metrics::dead::DeadTracker;
 use crate::metrics::Claims;
-use crate::nn::{Activation, Mlp, Workspace};
+use crate::nn::{loss, Activation, Layer, Mlp, StepStats, Workspace};
 use crate::stats;
 
 /// Examples in the fixed probe batch behind the activation heatmap.
@@ -28,6 +40,9 @@ pub const PROBE_EXAMPLES: usize = 48;
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
 /// Rows per forward pass when evaluating: large enough for efficient products.
 const EVAL_CHUNK: usize = 250;
+/// A hidden activation beyond this (or a non-finite one) in a training batch marks the network
+/// as diverged.
+pub const MAX_ACTIVATION: f32 = 1e6;
 
 /// One network of the lockstep run and its buffers.
 struct Net {
@@ -43,6 +58,14 @@ struct Net {
     evaluation: [stats::Evaluation; 3],
     sample_loss: f64,
     sample_batches: usize,
+    /// The weights at the latest epoch end (or initialisation): what a divergence rolls back to.
+    last_good: Mlp,
+    /// Frozen at `last_good` after a divergence, until [`Command::RestoreLastGood`].
+    diverged: bool,
+    /// Why the network diverged in the batch or check just done, to be reported.
+    just_diverged: Option<String>,
+    /// A frozen network's loss and L1 term over the training set, measured at the epoch end.
+    frozen_loss: Option<(f64, f64)>,
 }
 
 impl Net {
@@ -52,7 +75,6 @@ impl Net {
             name: act.name().into(),
             ws: Workspace::for_training(&mlp, config.batch_size),
             eval_ws: Workspace::new(&mlp, EVAL_CHUNK),
-            mlp,
             epoch_loss: 0.0,
             epoch_l1: 0.0,
             epoch_batches: 0,
@@ -60,8 +82,91 @@ impl Net {
             evaluation: Default::default(),
             sample_loss: 0.0,
             sample_batches: 0,
+            last_good: mlp.clone(),
+            diverged: false,
+            just_diverged: None,
+            frozen_loss: None,
+            mlp,
         }
     }
+
+    /// Rolls back to the last good state and stops training; the epoch's sums so far belong to
+    /// the abandoned weights and are dropped.
+    fn diverge(&mut self, reason: String) {
+        self.mlp.clone_from(&self.last_good);
+        self.diverged = true;
+        self.just_diverged = Some(reason);
+        self.epoch_loss = 0.0;
+        self.epoch_l1 = 0.0;
+        self.epoch_batches = 0;
+        self.sample_loss = 0.0;
+        self.sample_batches = 0;
+    }
+
+    /// Error rates and layer statistics on every split; for a frozen network also its loss.
+    fn evaluate(&mut self, data: &Splits, l1: f32) {
+        self.evaluation = [
+            stats::evaluate(&self.mlp, &data.train, &mut self.eval_ws, false),
+            stats::evaluate(&self.mlp, &data.valid, &mut self.eval_ws, true),
+            stats::evaluate(&self.mlp, &data.test, &mut self.eval_ws, false),
+        ];
+        self.frozen_loss = (self.diverged || self.epoch_batches == 0)
+            .then(|| frozen_loss(&self.mlp, &data.train, l1, &mut self.eval_ws));
+    }
+}
+
+/// What is wrong with a training step, if anything: a non-finite loss, or a hidden activation
+/// that is non-finite or beyond [`MAX_ACTIVATION`].
+fn step_problem(st: &StepStats, ws: &Workspace) -> Option<String> {
+    if !st.loss.is_finite() {
+        return Some(format!("the loss is {}", st.loss));
+    }
+    if !st.l1_penalty.is_finite() {
+        return Some(format!("the L1 term is {}", st.l1_penalty));
+    }
+    (0..ws.hidden_layers()).find_map(|l| {
+        let h = ws.hidden(l);
+        let bad = h
+            .iter()
+            .find(|v| v.is_nan() || v.abs() > MAX_ACTIVATION)?;
+        Some(format!(
+            "hidden layer {} has an activation of {bad:e} (limit {MAX_ACTIVATION:e})",
+            l + 1
+        ))
+    })
+}
+
+/// Non-finite weights or biases, if any.
+fn weights_problem(mlp: &Mlp) -> Option<String> {
+    mlp.layers().iter().enumerate().find_map(|(i, l)| {
+        let finite = l.weights.iter().chain(&l.bias).all(|v| v.is_finite());
+        (!finite).then(|| format!("layer {} has non-finite weights", i + 1))
+    })
+}
+
+/// Whether every statistic of an evaluation is finite (error rates always are).
+fn evaluation_finite(e: &[stats::Evaluation; 3]) -> bool {
+    e.iter().flat_map(|e| &e.layers).all(|l| {
+        l.sparsity.is_finite() && l.mean_activation.is_finite() && l.active_units.is_finite()
+    })
+}
+
+/// A network's mean loss and L1 term `l1 · mean Σ|h|` over `data`, as a diverged (frozen)
+/// network reports them.
+fn frozen_loss(mlp: &Mlp, data: &Dataset, l1: f32, ws: &mut Workspace) -> (f64, f64) {
+    let (mut nll, mut abs) = (0.0, 0.0);
+    let mut start = 0;
+    while start < data.len() {
+        let end = (start + ws.capacity()).min(data.len());
+        let x = data.inputs.slice(s![start..end, ..]);
+        nll += mlp.cost(x, &data.labels[start..end], 0.0, ws) * (end - start) as f64;
+        abs += (0..mlp.hidden_layers())
+            .map(|l| loss::l1_sum(&ws.hidden(l)))
+            .sum::<f64>();
+        start = end;
+    }
+    let n = data.len().max(1) as f64;
+    (nll / n, f64::from(l1) * abs / n)
 }
 
 /// Owns the networks, the data and the run's position.
@@ -83,6 +188,12 @@ pub struct Trainer {
     parallel: bool,
     /// Live measurements of the paper's claims for sparsity (see [`crate::metrics`]).
     claims: Claims,
+    /// Where checkpoints go (`--checkpoint FILE`).
+    checkpoint: Option<PathBuf>,
+    /// Something changed since the last checkpoint (or the start).
+    unsaved: bool,
+    /// Divergences found but not yet reported: network, where, why.
+    diverged_now: Vec<(usize, Position, String)>,
 }
 
 /// Runs `f` on every network: one thread each when `parallel`, else one after another. The
@@ -126,6 +237,9 @@ impl Trainer {
             samples_enabled: true,
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             claims: Claims::new(&data, config.seed),
+            checkpoint: None,
+            unsaved: false,
+            diverged_now: Vec::new(),
             config: config.clone(),
             data,
         };
@@ -147,6 +261,190 @@ impl Trainer {
         self
     }
 
+    /// Saves checkpoints to `path`: at every epoch end, on [`Command::Checkpoint`], and when
+    /// the trainer stops with anything unsaved.
+    #[must_use]
+    pub fn with_checkpoint(mut self, path: PathBuf) -> Self {
+        self.checkpoint = Some(path);
+        self
+    }
+
+    /// Everything needed to continue this run exactly (see [`crate::checkpoint`]).
+    pub fn checkpoint(&self) -> Checkpoint {
+        let nets = self
+            .nets
+            .iter()
+            .zip(self.claims.nets())
+            .map(|(n, c)| SavedNet {
+                activation: n.mlp.activation(),
+                layers: n.mlp.layers().to_vec(),
+                last_good: (n.last_good != n.mlp).then(|| n.last_good.layers().to_vec()),
+                diverged: n.diverged,
+                epoch_loss: n.epoch_loss,
+                epoch_l1: n.epoch_l1,
+                epoch_batches: n.epoch_batches as u64,
+                dead_last_on: c
+                    .tracker()
+                    .last_on()
+                    .iter()
+                    .map(|l| {
+                        l.iter()
+                            .map(|u| u.map_or(checkpoint::NEVER_ON, |e| e as u64))
+                            .collect()
+                    })
+                    .collect(),
+                dead_measured_at: c.tracker().measured_at(),
+            })
+            .collect();
+        Checkpoint {
+            run: SavedRun {
+                dataset: self.data.name.clone(),
+                data_dir: self
+                    .config
+                    .data_dir
+                    .as_ref()
+                    .and_then(|d| d.to_str())
+                    .map(str::to_owned),
+                input_dim: self.data.input_dim(),
+                classes: self.data.classes,
+                train_examples: self.data.train.len(),
+                hidden: self.config.hidden.clone(),
+                batch_size: self.config.batch_size,
+                epochs: self.config.epochs,
+                config_seed: self.config.seed,
+                seed: self.seed,
+                lr: self.lr,
+                l1: self.l1,
+                position: self.pos,
+            },
+            nets,
+        }
+    }
+
+    /// Continues the run saved in `ck`. The trainer must have been made with the saved run's
+    /// data, activations, widths, batch size and seed (the learning rate, L1 penalty and
+    /// epoch target may differ: they come from this trainer's config).
+    pub fn restore(&mut self, ck: &Checkpoint) -> Result<(), Mismatch> {
+        let r = &ck.run;
+        let differ = |what: &str, saved: &dyn std::fmt::Debug, now: &dyn std::fmt::Debug| {
+            Err(Mismatch(format!(
+                "it was saved with {what} {saved:?}, but this run has {now:?}"
+            )))
+        };
+        if r.dataset != self.data.name {
+            return differ("dataset", &r.dataset, &self.data.name);
+        }
+        let shape = (r.input_dim, r.classes, r.train_examples);
+        let now = (
+            self.data.input_dim(),
+            self.data.classes,
+            self.data.train.len(),
+        );
+        if shape != now {
+            return differ("(input width, classes, training examples)", &shape, &now);
+        }
+        if r.hidden != self.config.hidden {
+            return differ("--hidden", &r.hidden, &self.config.hidden);
+        }
+        let acts: Vec<Activation> = ck.nets.iter().map(|n| n.activation).collect();
+        if acts != self.config.activations {
+            return differ("--activations", &acts, &self.config.activations);
+        }
+        if r.batch_size != self.config.batch_size {
+            return differ("--batch-size", &r.batch_size, &self.config.batch_size);
+        }
+        if r.config_seed != self.config.seed {
+            return differ("--seed", &r.config_seed, &self.config.seed);
+        }
+        if r.position.batch >= self.batches_per_epoch() {
+            return Err(Mismatch(format!(
+                "its position, batch {} of epoch {}, is past the end of an epoch ({} batches)",
+                r.position.batch,
+                r.position.epoch + 1,
+                self.batches_per_epoch()
+            )));
+        }
+        let same_shapes = |a: &[Layer], b: &[Layer]| {
+            a.len() == b.len()
+                && a.iter().zip(b).all(|(x, y)| {
+                    x.weights.dim() == y.weights.dim() && x.bias.dim() == y.bias.dim()
+                })
+        };
+        for (net, saved) in self.nets.iter().zip(&ck.nets) {
+            let layers = net.mlp.layers();
+            let widths: Vec<usize> = saved.dead_last_on.iter().map(Vec::len).collect();
+            if !same_shapes(layers, &saved.layers)
+                || saved
+                    .last_good
+                    .as_ref()
+                    .is_some_and(|g| !same_shapes(layers, g))
+                || widths != self.config.hidden
+            {
+                return Err(Mismatch(format!(
+                    "its {} network does not have the shapes of --hidden",
+                    saved.activation
+                )));
+            }
+        }
+        for (i, (net, saved)) in self.nets.iter_mut().zip(&ck.nets).enumerate() {
+            let act = saved.activation;
+            net.mlp = Mlp::from_layers(act, saved.layers.clone());
+            net.last_good = saved
+                .last_good
+                .as_ref()
+                .map_or_else(|| net.mlp.clone(), |g| Mlp::from_layers(act, g.clone()));
+            net.diverged = saved.diverged;
+            net.epoch_loss = saved.epoch_loss;
+            net.epoch_l1 = saved.epoch_l1;
+            net.epoch_batches = saved.epoch_batches as usize;
+            let last_on = saved
+                .dead_last_on
+                .iter()
+                .map(|l| {
+                    l.iter()
+                        .map(|&e| (e != checkpoint::NEVER_ON).then_some(e as usize))
+                        .collect()
+                })
+                .collect();
+            self.claims
+                .restore_tracker(i, DeadTracker::from_parts(last_on, saved.dead_measured_at));
+        }
+        self.seed = r.seed;
+        self.pos = r.position;
+        self.shuffle();
+        self.unsaved = false;
+        Ok(())
+    }
+
+    /// Writes a checkpoint when there is a file for it; the update to report.
+    fn save_checkpoint(&mut self) -> Option<Update> {
+        let path = self.checkpoint.clone()?;
+        Some(match self.checkpoint().save(&path) {
+            Ok(()) => {
+                self.unsaved = false;
+                Update::CheckpointSaved { at: self.pos, path }
+            }
+            Err(e) => Update::CheckpointFailed(e.to_string()),
+        })
+    }
+
+    /// Reports the divergences found since the last call; `false` when the front end is gone.
+    fn report_divergences(&mut self, out: &Outbox) -> bool {
+        self.diverged_now
+            .drain(..)
+            .all(|(net, at, reason)| out.send(Update::Diverged { net, at, reason }))
+    }
+
+    /// Moves the reasons of fresh divergences into the queue of reports.
+    fn collect_divergences(&mut self) {
+        let at = self.pos;
+        for (i, net) in self.nets.iter_mut().enumerate() {
+            if let Some(reason) = net.just_diverged.take() {
+                self.diverged_now.push((i, at, reason));
+            }
+        }
+    }
+
     fn init_nets(&mut self, seed: u64) {
         let (input, classes) = (self.data.input_dim(), self.data.classes);
         self.seed = seed;
@@ -158,6 +456,7 @@ impl Trainer {
             .collect();
         self.claims.reset(self.nets.iter().map(|n| &n.mlp));
         self.pos = Position::default();
+        self.unsaved = true;
         self.shuffle();
     }
 
@@ -226,9 +525,16 @@ impl Trainer {
         let x = self.batch_x.slice(s![..n, ..]);
         let (y, lr, l1) = (&self.batch_y[..], self.lr, self.l1);
         for_each_net(&mut self.nets, self.parallel, |net| {
+            if net.diverged {
+                return;
+            }
             let t0 = Instant::now();
             let st = net.mlp.train_step(x, y, lr, l1, &mut net.ws);
             net.step_time += t0.elapsed();
+            if let Some(reason) = step_problem(&st, &net.ws) {
+                net.diverge(reason);
+                return;
+            }
             net.epoch_loss += f64::from(st.loss);
             net.epoch_l1 += f64::from(st.l1_penalty);
             net.epoch_batches += 1;
@@ -237,6 +543,8 @@ impl Trainer {
         });
         self.pos.batch += 1;
         self.pos.step += 1;
+        self.unsaved = true;
+        self.collect_divergences();
         n
     }
 
@@ -250,33 +558,46 @@ impl Trainer {
         self.pos.batch = 0;
         let epoch = self.pos.epoch;
         let train_n = self.data.train.len() as f64;
+        // Weights that went non-finite in the last update are caught before anything is
+        // measured on them, and so are statistics that overflow.
+        for net in self.nets.iter_mut().filter(|n| !n.diverged) {
+            if let Some(reason) = weights_problem(&net.mlp) {
+                net.diverge(reason);
+            }
+        }
+        let (data, l1) = (&self.data, self.l1);
+        for_each_net(&mut self.nets, self.parallel, |net| net.evaluate(data, l1));
+        for net in self.nets.iter_mut().filter(|n| !n.diverged) {
+            if !evaluation_finite(&net.evaluation) {
+                net.diverge("its statistics on the data overflow".into());
+                net.evaluate(data, l1);
+            }
+        }
+        self.collect_divergences();
         let mut claims = self
             .claims
             .measure(self.nets.iter().map(|n| &n.mlp), epoch)
             .into_iter();
-        let data = &self.data;
-        for_each_net(&mut self.nets, self.parallel, |net| {
-            net.evaluation = [
-                stats::evaluate(&net.mlp, &data.train, &mut net.eval_ws, false),
-                stats::evaluate(&net.mlp, &data.valid, &mut net.eval_ws, true),
-                stats::evaluate(&net.mlp, &data.test, &mut net.eval_ws, false),
-            ];
-        });
         let reports = self
             .nets
             .iter_mut()
             .map(|net| {
                 let [train, valid, test] = std::mem::take(&mut net.evaluation);
                 let batches = net.epoch_batches.max(1) as f64;
+                let (loss, l1_penalty) = net
+                    .frozen_loss
+                    .take()
+                    .unwrap_or((net.epoch_loss / batches, net.epoch_l1 / batches));
                 let report = EpochReport {
                     net: net.name.clone(),
                     epoch,
                     step: self.pos.step,
+                    diverged: net.diverged,
                     train_error: train.error,
                     valid_error: valid.error,
                     test_error: test.error,
-                    loss: net.epoch_loss / batches,
-                    l1_penalty: net.epoch_l1 / batches,
+                    loss,
+                    l1_penalty,
                     sparsity: valid.layers.iter().map(|l| l.sparsity).collect(),
                     dead_units: valid.layers.iter().map(|l| l.dead_units).collect(),
                     saturated_units: valid.layers.iter().map(|l| l.saturated_units).collect(),
@@ -293,6 +614,9 @@ impl Trainer {
                 net.epoch_l1 = 0.0;
                 net.epoch_batches = 0;
                 net.step_time = Duration::ZERO;
+                if !net.diverged {
+                    net.last_good.clone_from(&net.mlp);
+                }
                 report
             })
             .collect();
@@ -317,8 +641,18 @@ impl Trainer {
         })
     }
 
-    /// Runs until `Quit` or until the command channel closes.
+    /// Runs until `Quit` or until the command channel closes, then saves a checkpoint when
+    /// there is a file for it and anything changed since the last one.
     pub fn run(mut self, commands: &Receiver<Command>, out: &Outbox) {
+        self.run_loop(commands, out);
+        if self.unsaved {
+            if let Some(update) = self.save_checkpoint() {
+                let _ = out.send(update);
+            }
+        }
+    }
+
+    fn run_loop(&mut self, commands: &Receiver<Command>, out: &Outbox) {
         let mut state = if self.done() {
             RunState::Done
         } else {
@@ -350,7 +684,11 @@ impl Trainer {
                 match self.apply(cmd, &mut state, out) {
                     Flow::Quit => return,
                     Flow::Step => step_once = true,
-                    Flow::Refocus => last_sample = Instant::now() - SAMPLE_INTERVAL,
+                    Flow::Refocus => {
+                        last_sample = Instant::now()
+                            .checked_sub(SAMPLE_INTERVAL)
+                            .unwrap_or_else(Instant::now);
+                    }
                     Flow::Go => {}
                 }
                 if was == RunState::Paused && state == RunState::Running {
@@ -366,14 +704,26 @@ impl Trainer {
             }
 
             sample_examples += self.train_batch();
+            if !self.report_divergences(out) {
+                return;
+            }
             if self.samples_enabled && (step_once || last_sample.elapsed() >= SAMPLE_INTERVAL) {
                 out.offer(self.make_sample(sample_examples, &mut last_sample));
                 sample_examples = 0;
             }
             if self.epoch_complete() {
                 let secs = epoch_start.elapsed().as_secs_f64();
-                for report in self.finish_epoch(secs) {
+                let reports = self.finish_epoch(secs);
+                if !self.report_divergences(out) {
+                    return;
+                }
+                for report in reports {
                     if !out.send(Update::Epoch(report)) {
+                        return;
+                    }
+                }
+                if let Some(update) = self.save_checkpoint() {
+                    if !out.send(update) {
                         return;
                     }
                 }
@@ -389,6 +739,10 @@ impl Trainer {
     }
 
     /// Applies one command, reporting what changed. A closed update channel means quit.
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "commands arrive by value from the channel and are used up here"
+    )]
     fn apply(&mut self, cmd: Command, state: &mut RunState, out: &Outbox) -> Flow {
         let update = match cmd {
             Command::Quit => return Flow::Quit,
@@ -403,11 +757,33 @@ impl Trainer {
             Command::Step if *state == RunState::Paused => return Flow::Step,
             Command::SetLr(lr) if lr.is_finite() && lr > 0.0 => {
                 self.lr = lr;
+                self.unsaved = true;
                 Update::LrChanged { at: self.pos, lr }
             }
             Command::SetL1(l1) if l1.is_finite() && l1 >= 0.0 => {
                 self.l1 = l1;
+                self.unsaved = true;
                 Update::L1Changed { at: self.pos, l1 }
+            }
+            Command::Checkpoint => self.save_checkpoint().unwrap_or_else(|| {
+                Update::CheckpointFailed(
+                    "no checkpoint file: start relutui with --checkpoint FILE".into(),
+                )
+            }),
+            Command::RestoreLastGood => {
+                let nets: Vec<usize> = self
+                    .nets
+                    .iter_mut()
+                    .enumerate()
+                    .filter(|(_, n)| n.diverged)
+                    .map(|(i, n)| {
+                        n.mlp.clone_from(&n.last_good);
+                        n.diverged = false;
+                        i
+                    })
+                    .collect();
+                self.unsaved |= !nets.is_empty();
+                Update::Restored { at: self.pos, nets }
             }
             Command::Reinit { seed } => {
                 self.init_nets(seed);
@@ -423,6 +799,7 @@ impl Trainer {
             Command::ReviveDead => {
                 let nets = self.nets.iter_mut().map(|n| &mut n.mlp);
                 let units = self.claims.revive(nets, self.seed, self.pos.step);
+                self.unsaved = true;
                 Update::Revived {
                     at: self.pos,
                     units,

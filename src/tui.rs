@@ -32,6 +32,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::app::{App, Event};
+use crate::headless;
 use crate::jsonl::JsonLines;
 use crate::message::{Command, Update};
 use crate::train::{self, Trainer, TrainerHandle};
@@ -80,6 +81,9 @@ pub enum TuiError {
     TrainerPanicked,
     #[error("the trainer thread stopped unexpectedly")]
     TrainerStopped,
+    /// After `--detach-on-hangup` let go of the terminal.
+    #[error("{0}")]
+    Detached(crate::headless::HeadlessError),
 }
 
 /// Whether to use colours: not when `NO_COLOR` is set to anything but the empty string.
@@ -107,14 +111,24 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
-        ratatui::restore();
+        // Not `ratatui::restore`: it reports failure with `eprintln!`, which panics when the
+        // terminal is gone (a hangup), and there is nobody to tell then anyway.
+        let _ = ratatui::try_restore();
         let _ = self.terminal.show_cursor();
     }
 }
 
 /// Runs the dashboard until the user quits or a signal arrives, then stops the trainer.
 /// Every epoch report is also written to `log`, which is complete when this returns.
-pub fn run<L: Write>(trainer: Trainer, log: Option<JsonLines<L>>) -> Result<Outcome, TuiError> {
+///
+/// With `detach_on_hangup`, SIGHUP gives the terminal back and stops drawing, but training
+/// goes on without a screen ([`headless::follow`]) until it is done (exit 0) or SIGTERM /
+/// SIGINT stops it (128 + the signal). The trainer saves its checkpoint when it stops.
+pub fn run<L: Write>(
+    trainer: Trainer,
+    log: Option<JsonLines<L>>,
+    detach_on_hangup: bool,
+) -> Result<Outcome, TuiError> {
     let mut log = log;
     // Signals first, so that one arriving during set-up is a quit rather than a wreck.
     let signals = Signals::new([SIGTERM, SIGHUP, SIGINT]).map_err(TuiError::Signals)?;
@@ -151,9 +165,17 @@ pub fn run<L: Write>(trainer: Trainer, log: Option<JsonLines<L>>) -> Result<Outc
                 Err(e) => Err(TuiError::Input(e)),
             };
             stop_input.store(true, Ordering::Relaxed);
+            let detach = detach_on_hangup && matches!(result, Ok(Outcome::Signal(SIGHUP)));
             // Ask the trainer to stop first, then give the terminal back while it finishes.
-            let _ = handle.commands.send(Command::Quit);
+            if !detach {
+                let _ = handle.commands.send(Command::Quit);
+            }
             drop(guard);
+            let result = if detach {
+                headless::follow(&handle, &mut log, &signal_rx).map_err(TuiError::Detached)
+            } else {
+                result
+            };
             if std::env::var_os("RELUTUI_STATS").is_some() {
                 let secs = started.elapsed().as_secs_f64();
                 eprintln!(

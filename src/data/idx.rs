@@ -89,12 +89,8 @@ fn read_plain(mut reader: impl Read, source: &str) -> Result<Idx, DataError> {
             problem: format!("absurd declared size {dims:?}"),
         })?;
     // Read at most one byte more than declared: the vector grows with the real content,
-    // never to the declared size up front.
-    let mut data = Vec::new();
-    reader
-        .take(total + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| DataError::io(source, &e))?;
+    // never to the declared size up front, and never past it.
+    let data = read_capped(&mut reader, total + 1).map_err(|e| DataError::io(source, &e))?;
     let found = data.len() as u64;
     if found < total {
         return Err(DataError::Format {
@@ -116,6 +112,31 @@ fn read_plain(mut reader: impl Read, source: &str) -> Result<Idx, DataError> {
         dims: dims.into_iter().map(|d| d as usize).collect(),
         data,
     })
+}
+
+/// Reads up to `limit` bytes. The buffer doubles as the bytes arrive (so its capacity is at
+/// most twice what was read) but never beyond `limit`: an honest file of `n` bytes ends in a
+/// buffer of `n + 1`, where `read_to_end` would double it once more to look for the end.
+fn read_capped(reader: &mut impl Read, limit: u64) -> std::io::Result<Vec<u8>> {
+    const CHUNK: usize = 16 * 1024;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut data: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; CHUNK.min(limit)];
+    while data.len() < limit {
+        let want = chunk.len().min(limit - data.len());
+        let n = match reader.read(&mut chunk[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if data.len() + n > data.capacity() {
+            let target = (data.capacity() * 2).max(data.len() + n).min(limit);
+            data.reserve_exact(target - data.len());
+        }
+        data.extend_from_slice(&chunk[..n]);
+    }
+    Ok(data)
 }
 
 /// Writes an IDX file of unsigned bytes; used by tests and tools that make small datasets.

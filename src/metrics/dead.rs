@@ -91,6 +91,20 @@ impl DeadTracker {
         &self.last_on
     }
 
+    /// The epoch of the latest measurement.
+    pub fn measured_at(&self) -> Option<usize> {
+        self.measured_at
+    }
+
+    /// A tracker in a saved state (from a checkpoint): [`DeadTracker::last_on`] and
+    /// [`DeadTracker::measured_at`] as they were.
+    pub fn from_parts(last_on: Vec<Vec<Option<usize>>>, measured_at: Option<usize>) -> Self {
+        Self {
+            last_on,
+            measured_at,
+        }
+    }
+
     /// Counts revived units as on at the latest measurement, so that dying again shows up in
     /// the next epoch's `died_this_epoch`.
     pub fn mark_revived(&mut self, layer: usize, units: &[usize]) {
