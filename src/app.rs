@@ -94,6 +94,8 @@ pub struct NetView {
     /// The newest loss samples, for the number beside the sparkline.
     recent_loss: Recent<f32>,
     pub last: Option<EpochReport>,
+    /// Frozen after a divergence (shown as DIVERGED) until `u` restores it.
+    pub diverged: bool,
 }
 
 impl NetView {
@@ -107,6 +109,7 @@ impl NetView {
             loss: Recent::new(LOSS_BARS),
             recent_loss: Recent::new(LOSS_BUCKET),
             last: None,
+            diverged: false,
         }
     }
 
@@ -229,6 +232,9 @@ pub struct App {
     /// Learning-rate and L1 changes confirmed by the trainer, for the chart marks.
     pub marks: Recent<Mark>,
     pub show_help: bool,
+    /// A one-line message for the footer (a checkpoint saved or failed, a divergence), until
+    /// the next key.
+    pub status: Option<String>,
     initial_l1: f32,
     last_tick: Option<Duration>,
     /// Next network (by arrival order) an epoch report belongs to.
@@ -256,6 +262,7 @@ impl App {
             heatmap: None,
             marks: Recent::new(MARKS),
             show_help: false,
+            status: None,
             initial_l1: 0.0,
             last_tick: None,
             report_cursor: 0,
@@ -342,6 +349,7 @@ impl App {
             return None;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        self.status = None;
         match key.code {
             KeyCode::Char('c') if ctrl => Some(self.quit()),
             KeyCode::Char('q' | 'Q') => Some(self.quit()),
@@ -381,6 +389,12 @@ impl App {
             }
             KeyCode::Tab => self.move_focus(true),
             KeyCode::BackTab => self.move_focus(false),
+            KeyCode::Char('w') => Some(Command::Checkpoint),
+            KeyCode::Char('u') => self
+                .nets
+                .iter()
+                .any(|n| n.diverged)
+                .then_some(Command::RestoreLastGood),
             KeyCode::Char('r') => {
                 self.seed = self.seed.wrapping_add(1);
                 Some(Command::Reinit { seed: self.seed })
@@ -478,6 +492,40 @@ impl App {
                 self.seed = seed;
                 self.reset_run(at);
             }
+            Update::CheckpointSaved { at, path } => {
+                self.status = Some(format!(
+                    "checkpoint saved: epoch {} batch {} → {}",
+                    at.epoch + 1,
+                    at.batch,
+                    path.display()
+                ));
+            }
+            Update::CheckpointFailed(e) => self.status = Some(format!("checkpoint failed: {e}")),
+            Update::Diverged { net, at, reason } => {
+                if let Some(view) = self.nets.get_mut(net) {
+                    view.diverged = true;
+                    self.status = Some(format!(
+                        "{} DIVERGED at epoch {} batch {} ({reason}): lower lr with -, then u",
+                        view.info.name,
+                        at.epoch + 1,
+                        at.batch
+                    ));
+                }
+            }
+            Update::Restored { nets, .. } => {
+                for &i in &nets {
+                    if let Some(view) = self.nets.get_mut(i) {
+                        view.diverged = false;
+                    }
+                }
+                let names: Vec<&str> = nets
+                    .iter()
+                    .filter_map(|&i| self.nets.get(i).map(|v| v.info.name.as_str()))
+                    .collect();
+                if !names.is_empty() {
+                    self.status = Some(format!("restored {}", names.join(", ")));
+                }
+            }
             _ => {}
         }
     }
@@ -513,6 +561,7 @@ impl App {
         };
         self.report_cursor = (i + 1) % n;
         self.nets[i].record(report);
+        self.nets[i].diverged = report.diverged;
         if report.step >= self.position.step {
             self.position = Position {
                 epoch: report.epoch,
@@ -660,6 +709,49 @@ mod tests {
         assert!(!app.should_quit());
         assert_eq!(app.update(key('q')), Some(Command::Quit));
         assert!(app.should_quit());
+    }
+
+    #[test]
+    fn w_saves_and_u_restores_a_diverged_network() {
+        let mut app = started(0.001);
+        assert_eq!(app.update(key('w')), Some(Command::Checkpoint));
+        let at = Position {
+            epoch: 2,
+            batch: 40,
+            step: 1640,
+        };
+        app.update(Event::Update(Update::CheckpointSaved {
+            at,
+            path: "run.ckpt".into(),
+        }));
+        assert_eq!(
+            app.status.as_deref(),
+            Some("checkpoint saved: epoch 3 batch 40 → run.ckpt")
+        );
+        assert_eq!(app.update(key('u')), None, "nothing has diverged");
+        assert_eq!(app.status, None, "a key clears the status");
+        app.update(Event::Update(Update::Diverged {
+            net: 0,
+            at,
+            reason: "the loss is NaN".into(),
+        }));
+        assert!(app.nets[0].diverged && !app.nets[1].diverged);
+        assert!(app
+            .status
+            .as_deref()
+            .unwrap()
+            .contains("rectifier DIVERGED"));
+        assert_eq!(app.update(key('u')), Some(Command::RestoreLastGood));
+        app.update(Event::Update(Update::Restored { at, nets: vec![0] }));
+        assert!(!app.nets[0].diverged);
+        assert_eq!(app.status.as_deref(), Some("restored rectifier"));
+        app.update(Event::Update(Update::CheckpointFailed(
+            "x: disk full".into(),
+        )));
+        assert_eq!(
+            app.status.as_deref(),
+            Some("checkpoint failed: x: disk full")
+        );
     }
 
     #[test]

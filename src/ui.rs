@@ -142,10 +142,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// One network: its error chart above its per-layer sparsity.
 fn net_column(frame: &mut Frame, area: Rect, app: &App, net: usize) {
     let view = &app.nets[net];
-    let title = Line::from(Span::styled(
+    let mut title = vec![Span::styled(
         format!(" {} ", view.info.name),
         net_color(app, net).patch(bold()),
-    ));
+    )];
+    if view.diverged {
+        // Frozen at its last good state: `u` lets it train again.
+        title.push(Span::styled(
+            "DIVERGED ",
+            fg(app, Color::LightRed).patch(bold()),
+        ));
+    }
+    let title = Line::from(title);
     let block = Block::bordered().title(title).border_style(dim(app));
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -10,6 +10,15 @@ use crate::app::App;
 use crate::message::RunState;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    // A message from the trainer (checkpoint saved or failed, a divergence) until the next key.
+    if let Some(status) = &app.status {
+        let line = Line::from(vec![
+            Span::raw(" "),
+            Span::styled(status.as_str(), bold().patch(fg(app, Color::Yellow))),
+        ]);
+        frame.render_widget(line, area);
+        return;
+    }
     let pause = if app.state == Some(RunState::Paused) {
         "resume"
     } else {
@@ -33,11 +42,25 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         }
         Line::from(spans)
     };
-    let wide = line("  ");
-    let fitted = if wide.width() <= usize::from(area.width) {
-        wide
-    } else {
-        line(" ")
-    };
+    let width = usize::from(area.width);
+    let fitted = [line("  "), line(" ")]
+        .into_iter()
+        .find(|l| l.width() <= width)
+        .unwrap_or_else(|| {
+            // Keys only, except that help and quit always say what they are.
+            let key = bold().patch(fg(app, Color::LightCyan));
+            let mut spans = vec![Span::raw(" ")];
+            for (k, _) in &long[..6] {
+                spans.push(Span::styled(*k, key));
+                spans.push(Span::raw(" "));
+            }
+            spans.extend([
+                Span::styled(" ?", key),
+                Span::styled(" help  ", dim(app)),
+                Span::styled("q", key),
+                Span::styled(" quit", dim(app)),
+            ]);
+            Line::from(spans)
+        });
     frame.render_widget(fitted, area);
 }
