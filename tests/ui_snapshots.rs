@@ -356,3 +356,28 @@ fn heatmap_zeros_are_blank_and_follow_focus() {
         "{s}"
     );
 }
+
+#[test]
+fn a_diverged_network_is_marked_and_u_leads_the_footer() {
+    let mut app = running(&TWO, &PAPER, true);
+    app.update(Event::Update(Update::Diverged {
+        net: 1,
+        at: at(3, 400),
+        reason: "the loss is NaN".into(),
+    }));
+    let s = text(&draw(&app, 80, 24));
+    assert!(s.contains("tanh DIVERGED"), "{s}");
+    assert!(
+        s.contains("lower lr with -, then u"),
+        "the status says what to do: {s}"
+    );
+    // The status goes at the next key; the footer then leads with u.
+    app.update(Event::Key(KeyEvent::new(
+        KeyCode::Char('-'),
+        KeyModifiers::NONE,
+    )));
+    let s = text(&draw(&app, 80, 24));
+    let footer = s.lines().last().unwrap_or_default();
+    assert!(footer.starts_with(" u restore"), "{footer}");
+    assert!(footer.contains("q quit"), "{footer}");
+}

@@ -41,8 +41,9 @@ fn numbers_line<'a>(app: &App, view: &NetView, width: u16) -> Line<'a> {
     };
     let pct = |e: f64| format!("{:.2}", e * 100.0);
     let (tr, va, te) = (pct(r.train_error), pct(r.valid_error), pct(r.test_error));
-    let variants: [[&str; 4]; 3] = [
+    let variants: [[&str; 4]; 4] = [
         ["train ", "%  valid ", "%  test ", "%"],
+        ["train ", "% valid ", "% test ", "%"],
         ["train ", " valid ", " test ", " %"],
         ["tr ", " va ", " te ", "%"],
     ];

@@ -24,6 +24,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         "pause"
     };
+    // `u` matters only while a network is frozen after a divergence: then it leads.
+    let diverged = app.nets.iter().any(|n| n.diverged);
+    let restore = diverged.then_some(("u", "restore"));
     let long = [
         ("space", pause),
         ("n", "step"),
@@ -36,7 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     ];
     let line = |sep: &'static str| {
         let mut spans = vec![Span::raw(" ")];
-        for (key, what) in long {
+        for (key, what) in restore.into_iter().chain(long) {
             spans.push(Span::styled(key, bold().patch(fg(app, Color::LightCyan))));
             spans.push(Span::styled(format!(" {what}{sep}"), dim(app)));
         }
@@ -50,7 +53,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             // Keys only, except that help and quit always say what they are.
             let key = bold().patch(fg(app, Color::LightCyan));
             let mut spans = vec![Span::raw(" ")];
-            for (k, _) in &long[..6] {
+            for (k, _) in restore.iter().chain(&long[..6]) {
                 spans.push(Span::styled(*k, key));
                 spans.push(Span::raw(" "));
             }

@@ -101,10 +101,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let (label, ratio) = if app.state == Some(RunState::Done) {
         (format!(" epoch {}{total} done", p.epoch), 1.0)
     } else {
-        (
-            format!(" epoch {}{total}  batch {}/{bpe}", p.epoch + 1, p.batch),
-            (p.batch as f64 / bpe as f64).clamp(0.0, 1.0),
-        )
+        let long = format!(" epoch {}{total}  batch {}/{bpe}", p.epoch + 1, p.batch);
+        // Narrow terminals: the numbers matter more than the bar.
+        let label = if long.len() + 4 <= usize::from(gauge_area.width) {
+            long
+        } else {
+            format!(" ep {}{total} b {}/{bpe}", p.epoch + 1, p.batch)
+        };
+        (label, (p.batch as f64 / bpe as f64).clamp(0.0, 1.0))
     };
     let gauge = LineGauge::default()
         .label(Line::from(label))

@@ -42,20 +42,31 @@ fn keys(app: &App) -> Vec<(&'static str, String)> {
         ),
         (
             "tab",
-            "heatmap: next layer, then next network (shift-tab: back)".into(),
+            "next heatmap layer, then network; shift-tab: back".into(),
         ),
         ("r", "re-initialise every network from the next seed".into()),
+        (
+            "w",
+            "save a checkpoint now (needs --checkpoint FILE)".into(),
+        ),
+        (
+            "u",
+            "let DIVERGED networks train again (lower lr first)".into(),
+        ),
         ("?  esc", "close this help".into()),
         ("q  ctrl-c", "quit".into()),
     ]
 }
 
-const READING: [&str; 4] = [
+const READING: [&str; 5] = [
     "sparsity: share of validation activations that are exactly 0",
     "dead: units that are 0 on every validation example (rectifier)",
     "sat: units within 1% of a bound on every example (tanh, sigmoid)",
     "heatmap: blank = exactly 0, dim = small, bright = large",
+    "loss: a bar a second, log scale; the number is the last second",
 ];
+/// Without colour the three error lines differ by their glyphs.
+const NO_COLOR_CHART: &str = "chart without colour: train •  valid ⠒  test ▀";
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let keys = keys(app);
@@ -68,18 +79,31 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ])
         })
         .collect();
+    // The keys come first; the notes on reading the panels only where there is room.
+    let notes = READING.len() + 3 + usize::from(!app.color);
+    let room = usize::from(area.height.saturating_sub(2)) >= lines.len() + notes;
+    if !room {
+        return render_lines(frame, area, app, lines);
+    }
     lines.push(Line::default());
     lines.extend(
         READING
             .iter()
             .map(|t| Line::styled(format!(" {t}"), dim(app))),
     );
+    if !app.color {
+        lines.push(Line::styled(format!(" {NO_COLOR_CHART}"), dim(app)));
+    }
     lines.push(Line::default());
     lines.push(Line::styled(
         " lr and l1 changes are marked on the charts where they happened",
         dim(app),
     ));
+    render_lines(frame, area, app, lines);
+}
 
+/// The overlay: a bordered box in the middle of `area`.
+fn render_lines(frame: &mut Frame, area: Rect, app: &App, lines: Vec<Line>) {
     let width = lines
         .iter()
         .map(Line::width)
