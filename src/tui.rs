@@ -177,8 +177,10 @@ pub fn run<L: Write>(
                 result
             };
             if std::env::var_os("RELUTUI_STATS").is_some() {
+                // Not eprintln!: it panics when the terminal is gone.
                 let secs = started.elapsed().as_secs_f64();
-                eprintln!(
+                let _ = writeln!(
+                    io::stderr(),
                     "relutui: {frames} frames in {secs:.1} s ({:.2} frames/s)",
                     frames as f64 / secs.max(1e-9)
                 );
