@@ -231,8 +231,10 @@ pub struct ClaimsReport {
     pub active_threshold: Vec<f64>,
     /// Disentangling: mean over probe examples of the Jaccard overlap `|A∩B| / |A∪B|` of the
     /// on-units A for the clean input and B for the same input plus fixed Gaussian noise
-    /// (σ = 0.05, clamped to [0, 1]); 1 when both sets are empty. Higher is more stable.
-    pub active_set_stability: Vec<f64>,
+    /// (σ = 0.05, clamped to [0, 1]; the same noise every epoch). Examples where both sets
+    /// are empty are left out; `null` when that is every example (a silent layer). Higher is
+    /// more stable.
+    pub active_set_stability: Vec<Option<f64>>,
     /// Variable-size representation: the distribution over probe examples of the number of
     /// on-units per example.
     pub active_units_hist: Vec<ActiveUnitsHist>,

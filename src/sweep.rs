@@ -162,9 +162,17 @@ impl RunResult {
         mean(&self.last.sparsity)
     }
 
-    /// Mean over hidden layers of the active-set stability.
+    /// Mean over hidden layers of the active-set stability, leaving out silent layers.
     pub fn mean_stability(&self) -> f64 {
-        mean(&self.last.claims.active_set_stability)
+        let defined: Vec<f64> = self
+            .last
+            .claims
+            .active_set_stability
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        mean(&defined)
     }
 }
 
@@ -379,7 +387,8 @@ pub fn execute<W: Write>(
         })
         .collect();
     if stdout_open {
-        let text = summary(args, &results, t0.elapsed().as_secs_f64(), jobs);
+        let secs = t0.elapsed().as_secs_f64();
+        let text = summary(args, &results, splits.classes, secs, jobs);
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(SweepError::Stdout(e)),
             _ => {}
@@ -405,7 +414,16 @@ fn write_line<W: Write>(out: &mut W, r: &EpochReport, open: &mut bool) -> Result
 }
 
 /// The table of runs, the per-L1 means and the scatter chart.
-pub fn summary(args: &SweepArgs, results: &[RunResult], seconds: f64, jobs: usize) -> String {
+/// Runs at chance level (all units silent, say) would squash the chart of the others into one
+/// row, so they are listed under it instead of drawn: those whose test error is at least 90 %
+/// of the chance error `1 − 1/classes`.
+pub fn summary(
+    args: &SweepArgs,
+    results: &[RunResult],
+    classes: usize,
+    seconds: f64,
+    jobs: usize,
+) -> String {
     let mut s = String::new();
     let hidden: Vec<String> = args.hidden.0.iter().map(ToString::to_string).collect();
     let _ = writeln!(
@@ -465,7 +483,10 @@ pub fn summary(args: &SweepArgs, results: &[RunResult], seconds: f64, jobs: usiz
             ts
         );
     }
-    let points: Vec<(f64, f64, usize)> = results
+    let chance = 0.9 * (1.0 - 1.0 / classes.max(1) as f64);
+    let (drawn, at_chance): (Vec<&RunResult>, Vec<&RunResult>) =
+        results.iter().partition(|r| r.last.test_error < chance);
+    let points: Vec<(f64, f64, usize)> = drawn
         .iter()
         .map(|r| {
             (
@@ -477,6 +498,25 @@ pub fn summary(args: &SweepArgs, results: &[RunResult], seconds: f64, jobs: usiz
         .collect();
     let _ = writeln!(s, "\ntest error (%) against sparsity (%), one mark per run");
     s.push_str(&scatter(&points, 60, 16));
+    if !at_chance.is_empty() {
+        let listed: Vec<String> = at_chance
+            .iter()
+            .map(|r| {
+                format!(
+                    "l1 {} seed {} ({:.1} %, {:.1} %)",
+                    r.spec.l1,
+                    r.spec.seed,
+                    r.mean_sparsity() * 100.0,
+                    r.last.test_error * 100.0
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "not drawn, at chance level (sparsity, test error): {}",
+            listed.join(", ")
+        );
+    }
     let legend: Vec<String> = args
         .l1
         .0
@@ -641,5 +681,54 @@ mod tests {
         assert_eq!(mean_sd(&[1.0, 3.0]), (2.0, 2f64.sqrt()));
         assert_eq!(mean_sd(&[4.0]), (4.0, 0.0));
         assert!(mean(&[]).is_nan());
+    }
+
+    fn result(spec: RunSpec, sparsity: f64, test_error: f64) -> RunResult {
+        let line = serde_json::json!({
+            "net": "rectifier", "epoch": 1, "step": 10, "train_error": test_error,
+            "valid_error": test_error, "test_error": test_error, "loss": 1.0,
+            "l1_penalty": 0.0, "sparsity": [sparsity, sparsity], "dead_units": [0, 0],
+            "saturated_units": [0, 0], "mean_activation": [0.1, 0.1], "active_units": [1.0, 1.0],
+            "lr": 0.1, "l1": spec.l1, "seed": spec.seed, "examples_per_sec": 1.0,
+            "epoch_seconds": 1.0, "active_set_stability": [0.5, null],
+        });
+        RunResult {
+            spec,
+            last: serde_json::from_value(line).unwrap(),
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn summary_tables_runs_and_lists_chance_level_ones_instead_of_drawing_them() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            args: SweepArgs,
+        }
+        let args = Wrap::parse_from(["sweep", "--l1", "0,0.01", "--hidden", "8"]).args;
+        let runs = plan(&args.l1.0, 1, 1);
+        let results = [result(runs[0], 0.6, 0.03), result(runs[1], 1.0, 0.88)];
+        assert!(
+            (results[0].mean_stability() - 0.5).abs() < 1e-12,
+            "silent layers are left out"
+        );
+        let text = summary(&args, &results, 10, 12.0, 2);
+        assert!(text.contains("2 runs in 12 s (2 at a time)"), "{text}");
+        assert!(
+            text.contains("not drawn, at chance level (sparsity, test error): l1 0.01 seed 1 (100.0 %, 88.0 %)"),
+            "{text}"
+        );
+        let grid: String = text
+            .lines()
+            .filter_map(|l| l.split_once(" |").map(|(_, g)| g))
+            .collect();
+        assert_eq!(
+            grid.trim(),
+            "0",
+            "only the run off chance is drawn:\n{text}"
+        );
+        assert!(!text.contains('\x1b'));
     }
 }

@@ -75,7 +75,7 @@ fn reports_carry_the_claims_and_dead_units_can_be_revived() {
             .iter()
             .zip(&c.active_set_stability)
         {
-            assert!((a - b).abs() < 1e-12);
+            assert!((a.unwrap() - b.unwrap()).abs() < 1e-12);
         }
         assert_eq!(
             back.claims.active_units_hist[1].bins,

@@ -29,42 +29,46 @@ pub fn standard_normal<R: Rng>(rng: &mut R) -> f32 {
     ((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()) as f32
 }
 
-/// `|A∩B| / |A∪B|` of two sets given as membership masks; 1 when both are empty.
-pub fn jaccard(a: impl IntoIterator<Item = bool>, b: impl IntoIterator<Item = bool>) -> f64 {
+/// `|A∩B| / |A∪B|` of two sets given as membership masks; `None` when both are empty.
+pub fn jaccard(
+    a: impl IntoIterator<Item = bool>,
+    b: impl IntoIterator<Item = bool>,
+) -> Option<f64> {
     let (mut inter, mut union) = (0usize, 0usize);
     for (x, y) in a.into_iter().zip(b) {
         inter += usize::from(x && y);
         union += usize::from(x || y);
     }
-    if union == 0 {
-        1.0
-    } else {
-        inter as f64 / union as f64
-    }
+    (union > 0).then(|| inter as f64 / union as f64)
 }
 
-/// Sum over the rows of the Jaccard overlap between the on-sets of `clean` and `noisy`
-/// (row by row, both `examples × units`). Divide by the examples for the mean.
-pub fn jaccard_sum(clean: &ArrayView2<'_, f32>, noisy: &ArrayView2<'_, f32>, rule: OnRule) -> f64 {
+/// Mean over the rows of the Jaccard overlap between the on-sets of `clean` and `noisy`
+/// (row by row, both `examples × units`). Rows where both sets are empty say nothing about
+/// stability and are left out, so that a silent layer does not look perfectly stable;
+/// `None` when every row is such a row.
+pub fn mean_jaccard(
+    clean: &ArrayView2<'_, f32>,
+    noisy: &ArrayView2<'_, f32>,
+    rule: OnRule,
+) -> Option<f64> {
     assert_eq!(
         clean.dim(),
         noisy.dim(),
         "clean and noisy activations differ in shape"
     );
-    let mut sum = 0.0;
+    let (mut sum, mut rows) = (0.0, 0usize);
     Zip::from(clean.axis_iter(Axis(0)))
         .and(noisy.axis_iter(Axis(0)))
         .for_each(|c, n| {
-            sum += jaccard(c.iter().map(|&v| rule.on(v)), n.iter().map(|&v| rule.on(v)));
+            if let Some(j) = jaccard(c.iter().map(|&v| rule.on(v)), n.iter().map(|&v| rule.on(v))) {
+                sum += j;
+                rows += 1;
+            }
         });
-    sum
+    (rows > 0).then(|| sum / rows as f64)
 }
 
 #[cfg(test)]
-#[expect(
-    clippy::float_cmp,
-    reason = "the expected values are exact in binary floating point"
-)]
 mod tests {
     use super::*;
     use ndarray::array;
@@ -73,24 +77,39 @@ mod tests {
     fn jaccard_of_known_sets() {
         let set = |bits: &[u8]| bits.iter().map(|&b| b == 1).collect::<Vec<_>>();
         // {0,1,2} vs {1,2,3}: 2 shared of 4.
-        assert!((jaccard(set(&[1, 1, 1, 0]), set(&[0, 1, 1, 1])) - 0.5).abs() < 1e-12);
-        assert_eq!(jaccard(set(&[1, 0, 1]), set(&[1, 0, 1])), 1.0);
-        assert_eq!(jaccard(set(&[1, 0, 0]), set(&[0, 1, 0])), 0.0);
-        assert_eq!(jaccard(set(&[0, 0]), set(&[0, 0])), 1.0);
+        assert_eq!(jaccard(set(&[1, 1, 1, 0]), set(&[0, 1, 1, 1])), Some(0.5));
+        assert_eq!(jaccard(set(&[1, 0, 1]), set(&[1, 0, 1])), Some(1.0));
+        assert_eq!(jaccard(set(&[1, 0, 0]), set(&[0, 1, 0])), Some(0.0));
+        assert_eq!(jaccard(set(&[0, 0]), set(&[0, 0])), None);
         // {0} vs {0,1,2,3,4}: 1 / 5.
-        assert!((jaccard(set(&[1, 0, 0, 0, 0]), set(&[1; 5])) - 0.2).abs() < 1e-12);
+        assert_eq!(jaccard(set(&[1, 0, 0, 0, 0]), set(&[1; 5])), Some(0.2));
     }
 
     #[test]
-    fn jaccard_sum_uses_the_rule() {
-        let clean = array![[0.0f32, 1.0, 2.0, 0.0], [0.5, 0.0, 0.0, 0.0]];
-        let noisy = array![[0.0f32, 0.5, 0.0, 3.0], [0.7, 0.0, 0.0, 0.0]];
-        // Row 0: {1,2} vs {1,3} = 1/3; row 1: {0} vs {0} = 1.
-        let s = jaccard_sum(&clean.view(), &noisy.view(), OnRule::NonZero);
-        assert!((s - (1.0 / 3.0 + 1.0)).abs() < 1e-12);
+    fn mean_jaccard_uses_the_rule_and_skips_empty_pairs() {
+        let clean = array![
+            [0.0f32, 1.0, 2.0, 0.0],
+            [0.5, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0]
+        ];
+        let noisy = array![
+            [0.0f32, 0.5, 0.0, 3.0],
+            [0.7, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0]
+        ];
+        // Row 0: {1,2} vs {1,3} = 1/3; row 1: {0} vs {0} = 1; row 2: both empty, left out;
+        // mean (1/3 + 1) / 2 = 2/3.
+        let s = mean_jaccard(&clean.view(), &noisy.view(), OnRule::NonZero).unwrap();
+        assert!((s - 2.0 / 3.0).abs() < 1e-12, "{s}");
         // With |h| > 0.6 row 0 is {1,2} vs {3} = 0 and row 1 is {} vs {0} = 0.
-        let t = jaccard_sum(&clean.view(), &noisy.view(), OnRule::Above(0.6));
+        let t = mean_jaccard(&clean.view(), &noisy.view(), OnRule::Above(0.6)).unwrap();
         assert!(t.abs() < 1e-12, "{t}");
+        // A silent layer has no stability to measure.
+        let silent = Array2::<f32>::zeros((3, 4));
+        assert_eq!(
+            mean_jaccard(&silent.view(), &silent.view(), OnRule::NonZero),
+            None
+        );
     }
 
     #[test]
