@@ -338,3 +338,70 @@ fn event_loop<L: Write>(
     };
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::RunState;
+
+    fn handle(thread: JoinHandle<()>, updates: Vec<Update>) -> TrainerHandle {
+        let (commands, _) = unbounded();
+        let (update_tx, update_rx) = unbounded();
+        for u in updates {
+            update_tx.send(u).expect("queue an update");
+        }
+        let (_, samples) = bounded(1);
+        TrainerHandle {
+            commands,
+            updates: update_rx,
+            samples,
+            thread,
+        }
+    }
+
+    #[test]
+    fn a_trainer_panic_is_an_error_not_a_hang() {
+        let thread = thread::spawn(|| panic!("the trainer fails (on purpose, in a test)"));
+        let mut log: Option<JsonLines<Vec<u8>>> = None;
+        let result = finish(
+            handle(thread, vec![]),
+            Err(TuiError::TrainerStopped),
+            &mut log,
+        );
+        assert!(
+            matches!(result, Err(TuiError::TrainerPanicked)),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn reports_still_queued_at_the_end_reach_the_log() {
+        let report: crate::message::EpochReport = serde_json::from_value(serde_json::json!({
+            "net": "rectifier", "epoch": 3, "step": 2400,
+            "train_error": 0.01, "valid_error": 0.02, "test_error": 0.02,
+            "loss": 0.1, "l1_penalty": 0.01,
+            "sparsity": [0.8], "dead_units": [2], "saturated_units": [0],
+            "mean_activation": [0.1], "active_units": [200.0],
+            "lr": 0.1, "l1": 0.001, "seed": 1, "examples_per_sec": 1000.0, "epoch_seconds": 8.0
+        }))
+        .expect("a valid report");
+        let thread = thread::spawn(|| {});
+        let updates = vec![Update::Epoch(report.clone()), Update::State(RunState::Done)];
+        let mut log = Some(JsonLines::new(Vec::new()));
+        let result = finish(handle(thread, updates), Ok(Outcome::Quit), &mut log);
+        assert_eq!(result.ok(), Some(Outcome::Quit));
+        let written = String::from_utf8(log.expect("log").into_inner()).expect("utf-8");
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(lines.len(), 1, "{written}");
+        let back: crate::message::EpochReport = serde_json::from_str(lines[0]).expect("JSON");
+        assert_eq!(back.epoch, 3);
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Outcome::Quit.exit_code(), 0);
+        assert_eq!(Outcome::Signal(SIGHUP).exit_code(), 129);
+        assert_eq!(Outcome::Signal(SIGINT).exit_code(), 130);
+        assert_eq!(Outcome::Signal(SIGTERM).exit_code(), 143);
+    }
+}
