@@ -235,6 +235,9 @@ pub struct App {
     /// A one-line message for the footer (a checkpoint saved or failed, a divergence), until
     /// the next key.
     pub status: Option<String>,
+    /// `w` was pressed and its checkpoint is not yet confirmed (the saves at epoch ends are
+    /// not announced).
+    checkpoint_asked: bool,
     initial_l1: f32,
     last_tick: Option<Duration>,
     /// Next network (by arrival order) an epoch report belongs to.
@@ -263,6 +266,7 @@ impl App {
             marks: Recent::new(MARKS),
             show_help: false,
             status: None,
+            checkpoint_asked: false,
             initial_l1: 0.0,
             last_tick: None,
             report_cursor: 0,
@@ -389,7 +393,10 @@ impl App {
             }
             KeyCode::Tab => self.move_focus(true),
             KeyCode::BackTab => self.move_focus(false),
-            KeyCode::Char('w') => Some(Command::Checkpoint),
+            KeyCode::Char('w') => {
+                self.checkpoint_asked = true;
+                Some(Command::Checkpoint)
+            }
             KeyCode::Char('u') => self
                 .nets
                 .iter()
@@ -492,7 +499,8 @@ impl App {
                 self.seed = seed;
                 self.reset_run(at);
             }
-            Update::CheckpointSaved { at, path } => {
+            Update::CheckpointSaved { at, path } if self.checkpoint_asked => {
+                self.checkpoint_asked = false;
                 self.status = Some(format!(
                     "checkpoint saved: epoch {} batch {} → {}",
                     at.epoch + 1,
@@ -500,7 +508,10 @@ impl App {
                     path.display()
                 ));
             }
-            Update::CheckpointFailed(e) => self.status = Some(format!("checkpoint failed: {e}")),
+            Update::CheckpointFailed(e) => {
+                self.checkpoint_asked = false;
+                self.status = Some(format!("checkpoint failed: {e}"));
+            }
             Update::Diverged { net, at, reason } => {
                 if let Some(view) = self.nets.get_mut(net) {
                     view.diverged = true;
@@ -714,16 +725,22 @@ mod tests {
     #[test]
     fn w_saves_and_u_restores_a_diverged_network() {
         let mut app = started(0.001);
-        assert_eq!(app.update(key('w')), Some(Command::Checkpoint));
         let at = Position {
             epoch: 2,
             batch: 40,
             step: 1640,
         };
-        app.update(Event::Update(Update::CheckpointSaved {
+        let saved = Event::Update(Update::CheckpointSaved {
             at,
             path: "run.ckpt".into(),
-        }));
+        });
+        app.update(saved.clone());
+        assert_eq!(
+            app.status, None,
+            "the saves at epoch ends are not announced"
+        );
+        assert_eq!(app.update(key('w')), Some(Command::Checkpoint));
+        app.update(saved);
         assert_eq!(
             app.status.as_deref(),
             Some("checkpoint saved: epoch 3 batch 40 → run.ckpt")

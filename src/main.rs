@@ -110,6 +110,14 @@ fn main() -> ExitCode {
     if let Some(path) = checkpoint_path {
         trainer = trainer.with_checkpoint(path);
     }
+    if let (Some(target), Some(_)) = (config.epochs, &resume) {
+        let done = trainer.position().epoch;
+        if done >= target {
+            eprintln!(
+                "relutui: the checkpoint has {done} epochs done, --epochs {target} asks for no more"
+            );
+        }
+    }
 
     if args.headless || !io::stdout().is_terminal() {
         if !args.headless {

@@ -126,9 +126,7 @@ fn step_problem(st: &StepStats, ws: &Workspace) -> Option<String> {
     }
     (0..ws.hidden_layers()).find_map(|l| {
         let h = ws.hidden(l);
-        let bad = h
-            .iter()
-            .find(|v| v.is_nan() || v.abs() > MAX_ACTIVATION)?;
+        let bad = h.iter().find(|v| v.is_nan() || v.abs() > MAX_ACTIVATION)?;
         Some(format!(
             "hidden layer {} has an activation of {bad:e} (limit {MAX_ACTIVATION:e})",
             l + 1
@@ -244,6 +242,8 @@ impl Trainer {
             data,
         };
         t.init_nets(config.seed);
+        // Nothing to save before the first batch.
+        t.unsaved = false;
         t
     }
 
@@ -606,7 +606,12 @@ impl Trainer {
                     lr: self.lr,
                     l1: self.l1,
                     seed: self.seed,
-                    examples_per_sec: train_n / net.step_time.as_secs_f64().max(1e-9),
+                    // A network frozen all epoch trained nothing: 0, not a division by ~0.
+                    examples_per_sec: if net.step_time.is_zero() {
+                        0.0
+                    } else {
+                        train_n / net.step_time.as_secs_f64()
+                    },
                     epoch_seconds,
                     claims: Box::new(claims.next().unwrap_or_default()),
                 };

@@ -214,11 +214,28 @@ fn finish<L: Write>(
     // Epoch results that were on their way: the log gets them all.
     let mut log_result = Ok(());
     for update in updates.try_iter() {
-        if let (Update::Epoch(report), Some(log)) = (update, log.as_mut()) {
-            if let Err(e) = log.write(&report) {
-                log_result = Err(TuiError::Log(e));
-                break;
+        match (update, log.as_mut()) {
+            (Update::Epoch(report), Some(log)) => {
+                if let Err(e) = log.write(&report) {
+                    log_result = Err(TuiError::Log(e));
+                    break;
+                }
             }
+            // The checkpoint the trainer saved as it stopped: say where, now that the
+            // terminal is back (ignoring a terminal that is gone).
+            (Update::CheckpointSaved { at, path }, _) => {
+                let _ = writeln!(
+                    io::stderr(),
+                    "relutui: checkpoint saved to {} (epoch {}, batch {})",
+                    path.display(),
+                    at.epoch + 1,
+                    at.batch
+                );
+            }
+            (Update::CheckpointFailed(e), _) => {
+                let _ = writeln!(io::stderr(), "relutui: warning: {e}");
+            }
+            _ => {}
         }
     }
     match result {

@@ -1,0 +1,119 @@
+//! A run left overnight must not eat memory: the dashboard's state after 10,000 epochs
+//! (with the loss samples, rate changes and snapshots that come with them) holds no more
+//! memory than after 100, measured with a counting allocator.
+
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+
+use relutui::app::{App, Event};
+use relutui::message::{
+    ActivationSnapshot, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
+};
+
+const BPE: usize = 800;
+const UNITS: usize = 32;
+
+fn info() -> RunInfo {
+    RunInfo {
+        dataset: "mnist10k".into(),
+        input_dim: 784,
+        hidden: vec![UNITS; 3],
+        classes: 10,
+        nets: ["rectifier", "tanh"]
+            .iter()
+            .map(|&name| NetInfo {
+                name: name.into(),
+                bounded: name == "tanh",
+            })
+            .collect(),
+        batch_size: 10,
+        batches_per_epoch: BPE,
+        train_examples: 8000,
+        valid_examples: 1000,
+        test_examples: 1000,
+        epochs: None,
+        lr: 0.1,
+        l1: 0.001,
+        seed: 1,
+        probe_examples: 48,
+    }
+}
+
+fn report(net: &str, epoch: usize) -> EpochReport {
+    let e = epoch as f64;
+    serde_json::from_value(serde_json::json!({
+        "net": net, "epoch": epoch, "step": epoch * BPE,
+        "train_error": 0.1 / e, "valid_error": 0.12 / e, "test_error": 0.13 / e,
+        "loss": 0.5 / e, "l1_penalty": 0.01,
+        "sparsity": [0.5, 0.6, 0.7], "dead_units": [1, 2, 3], "saturated_units": [0, 0, 0],
+        "mean_activation": [0.2, 0.2, 0.2], "active_units": [10.0, 10.0, 10.0],
+        "lr": 0.1, "l1": 0.001, "seed": 1, "examples_per_sec": 700.0, "epoch_seconds": 11.0
+    }))
+    .expect("a valid report")
+}
+
+/// Everything the trainer sends over `epochs` epochs: reports, five loss samples an epoch
+/// (with a snapshot each), and a learning-rate change every tenth epoch.
+fn feed(app: &mut App, epochs: usize) {
+    for epoch in 1..=epochs {
+        for batch in (0..BPE).step_by(BPE / 5) {
+            let at = Position {
+                epoch: epoch - 1,
+                batch,
+                step: ((epoch - 1) * BPE + batch) as u64,
+            };
+            app.update(Event::Sample(Sample {
+                at,
+                losses: vec![0.5, 0.6],
+                examples_per_sec: 1000.0,
+                activations: Some(ActivationSnapshot {
+                    net: 0,
+                    layer: 0,
+                    examples: 48,
+                    units: UNITS,
+                    values: vec![0.5; 48 * UNITS],
+                }),
+            }));
+        }
+        if epoch % 10 == 0 {
+            app.update(Event::Update(Update::LrChanged {
+                at: Position {
+                    epoch,
+                    batch: 0,
+                    step: (epoch * BPE) as u64,
+                },
+                lr: 0.1 / epoch as f32,
+            }));
+        }
+        app.update(Event::Update(Update::Epoch(report("rectifier", epoch))));
+        app.update(Event::Update(Update::Epoch(report("tanh", epoch))));
+    }
+}
+
+fn after(epochs: usize) -> usize {
+    let (app, _, live) = counting_alloc::measure(|| {
+        let mut app = App::new(true);
+        app.update(Event::Update(Update::Started(info())));
+        app.update(Event::Update(Update::State(RunState::Running)));
+        feed(&mut app, epochs);
+        app
+    });
+    assert_eq!(
+        app.nets[0].last.as_ref().map(|r| r.epoch),
+        Some(epochs),
+        "every epoch arrived"
+    );
+    live
+}
+
+#[test]
+fn ten_thousand_epochs_take_no_more_memory_than_a_hundred() {
+    let hundred = after(100);
+    let ten_thousand = after(10_000);
+    eprintln!("live bytes: {hundred} after 100 epochs, {ten_thousand} after 10,000");
+    assert!(hundred > 0, "the counter counts");
+    assert!(
+        ten_thousand <= hundred,
+        "{ten_thousand} bytes after 10,000 epochs, {hundred} after 100"
+    );
+}
