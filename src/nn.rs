@@ -105,7 +105,10 @@ impl Workspace {
             capacity,
             kernels: Kernels::Auto,
             threads: 1,
-            deltas: outputs.iter().map(|o| Array2::zeros((0, o.ncols()))).collect(),
+            deltas: outputs
+                .iter()
+                .map(|o| Array2::zeros((0, o.ncols())))
+                .collect(),
             outputs,
             inputs_t: mlp
                 .layers
@@ -530,26 +533,27 @@ fn backward_layer(
     threads: usize,
 ) {
     let n = b.input.nrows();
-    let block = |k0: usize, mut w: ArrayViewMut2<'_, f32>, below: Option<ArrayViewMut2<'_, f32>>| {
-        let k1 = k0 + w.nrows();
-        if b.sparse {
-            kernels::backward_walk(
-                &b.xt[k0 * b.stride..k1 * b.stride],
-                b.stride,
-                n,
-                w,
-                b.delta.as_slice().expect("workspace rows are contiguous"),
-                below.map(|bl| (bl, b.mask)),
-                b.lr,
-            );
-        } else {
-            if let Some(mut bl) = below {
-                gemm::mat_mul(1.0, &b.delta, &w.t(), 0.0, &mut bl);
+    let block =
+        |k0: usize, mut w: ArrayViewMut2<'_, f32>, below: Option<ArrayViewMut2<'_, f32>>| {
+            let k1 = k0 + w.nrows();
+            if b.sparse {
+                kernels::backward_walk(
+                    &b.xt[k0 * b.stride..k1 * b.stride],
+                    b.stride,
+                    n,
+                    w,
+                    b.delta.as_slice().expect("workspace rows are contiguous"),
+                    below.map(|bl| (bl, b.mask)),
+                    b.lr,
+                );
+            } else {
+                if let Some(mut bl) = below {
+                    gemm::mat_mul(1.0, &b.delta, &w.t(), 0.0, &mut bl);
+                }
+                let input = b.input.slice(s![.., k0..k1]);
+                gemm::mat_mul(-b.lr, &input.t(), &b.delta, 1.0, &mut w);
             }
-            let input = b.input.slice(s![.., k0..k1]);
-            gemm::mat_mul(-b.lr, &input.t(), &b.delta, 1.0, &mut w);
-        }
-    };
+        };
     let threads = threads_for(threads, 2 * n * w.len(), w.nrows());
     if threads == 1 {
         block(0, w, below);

@@ -163,6 +163,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "tanh(0) must be exactly 0")]
     fn fast_tanh_is_accurate_and_exact_where_it_matters() {
         let mut worst = 0.0f32;
         for i in -200_000..=200_000 {
@@ -194,6 +195,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "exact zeros are the point")]
     fn only_the_rectifier_is_exactly_zero() {
         assert_eq!(Activation::Rectifier.apply(-0.5), 0.0);
         assert!(Activation::Tanh.apply(-0.5) != 0.0);

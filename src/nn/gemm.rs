@@ -10,6 +10,7 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
+#[expect(clippy::many_single_char_names, reason = "BLAS names: a·b into c, m×k·k×n")]
 /// `c ← alpha · a·b + beta · c`, single-threaded (relutui splits work over threads itself).
 /// With `beta == 0` the old contents of `c` are never read (NaN included).
 pub fn mat_mul(
@@ -76,6 +77,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "untouched elements must keep their exact value")]
     fn matches_a_naive_product_for_every_layout() {
         let a = Array2::from_shape_fn((7, 33), |(i, j)| (i * 3 + j) as f32 * 0.01 - 0.2);
         let b = Array2::from_shape_fn((33, 19), |(i, j)| (i + 2 * j) as f32 * 0.02 - 0.3);
@@ -90,11 +92,14 @@ mod tests {
         let mut big = Array2::from_elem((7, 40), 1.0f32);
         let mut block = big.slice_mut(s![.., 10..29]);
         mat_mul(-2.0, &a.view(), &b.view(), 1.0, &mut block);
-        assert!((&block - &(1.0 - 2.0 * &expected)).iter().all(|d| d.abs() < 1e-4));
+        assert!((&block - &(1.0 - 2.0 * &expected))
+            .iter()
+            .all(|d| d.abs() < 1e-4));
         assert!(big.slice(s![.., ..10]).iter().all(|&v| v == 1.0));
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "4 × 0.5 is exact")]
     fn empty_inner_dimension_scales_the_output() {
         let a = Array2::<f32>::zeros((2, 0));
         let b = Array2::<f32>::zeros((0, 3));

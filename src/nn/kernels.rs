@@ -240,6 +240,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "same products summed in the same order")]
     fn sparse_forward_equals_the_dense_product() {
         // 3 examples × 4 inputs, with zeros, → 2 outputs.
         let x = [
