@@ -341,10 +341,27 @@ impl Claims {
         nets: impl IntoIterator<Item = &'a Mlp>,
         epoch: usize,
     ) -> Vec<ClaimsReport> {
-        nets.into_iter()
-            .zip(&mut self.nets)
-            .map(|(mlp, c)| c.measure(mlp, &self.probe, epoch))
-            .collect()
+        let probe = &self.probe;
+        let pairs: Vec<(&Mlp, &mut NetClaims)> = nets.into_iter().zip(&mut self.nets).collect();
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if pairs.len() < 2 || cores < 2 {
+            return pairs
+                .into_iter()
+                .map(|(mlp, c)| c.measure(mlp, probe, epoch))
+                .collect();
+        }
+        // One thread per network, as the trainer evaluates them: the numbers do not depend on
+        // it, and it halves the wall time of the measurements with two networks on two cores.
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = pairs
+                .into_iter()
+                .map(|(mlp, c)| scope.spawn(move || c.measure(mlp, probe, epoch)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
     }
 
     /// Revives every network's silent units with weights drawn from `(seed, step)`; returns
