@@ -26,9 +26,31 @@ fn fail(msg: impl Display, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// A clap error as one line: its message, which names the flag, and its tips (a similar
+/// flag, how to pass a value that starts with `-`), without the usage block.
+fn one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or("bad arguments");
+    let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
+    let msg = first.strip_prefix("error: ").unwrap_or(first);
+    std::iter::once(msg)
+        .chain(tips)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn main() -> ExitCode {
-    let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let matches = match Cli::command().try_get_matches() {
+        Ok(m) => m,
+        // --help and --version print in full and exit 0.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => return fail(one_line(&e), EXIT_USAGE),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => return fail(one_line(&e), EXIT_USAGE),
+    };
     match cli.command {
         Some(SubCommand::Sweep(a)) => return sweep::run(&a),
         Some(SubCommand::Bench(a)) => {

@@ -83,7 +83,7 @@ fn write_cifar(dir: &Path, per_batch: usize, test: usize) {
         fs::write(dir.join(format!("data_batch_{b}.bin")), bytes).unwrap();
     }
     let bytes: Vec<u8> = (0..test)
-        .flat_map(|i| cifar_record((i % 10) as u8, 200 + (i >= test / 2) as u8))
+        .flat_map(|i| cifar_record((i % 10) as u8, 200 + u8::from(i >= test / 2)))
         .collect();
     fs::write(dir.join("test_batch.bin"), bytes).unwrap();
 }

@@ -447,6 +447,16 @@ fn bad_checkpoint_flags_and_files_exit_2_in_one_line() {
         }
         cmd.output().unwrap()
     };
+    // The environment: an unwritable log, a data dir that is a file, a typo'd flag.
+    one_line_exit_2(
+        &run(&["--log"], &[&d.join("no/such/dir/log.jsonl")]),
+        &["--log", "log.jsonl"],
+    );
+    one_line_exit_2(
+        &run(&["--data-dir", "Cargo.toml"], &[]),
+        &["--data-dir", "not a directory"],
+    );
+    one_line_exit_2(&run(&["--hiden", "8"], &[]), &["--hiden", "--hidden"]);
     one_line_exit_2(
         &run(&["--checkpoint"], &[&d.join("no/such/dir/x.ckpt")]),
         &["--checkpoint", "x.ckpt"],

@@ -18,6 +18,11 @@ thread_local! {
     static PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
+/// A size as a signed count (no allocation comes near `isize::MAX`).
+fn signed(n: usize) -> isize {
+    isize::try_from(n).unwrap_or(isize::MAX)
+}
+
 fn count(delta: isize) {
     let _ = TRACKING.try_with(|t| {
         if t.get() {
@@ -38,7 +43,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded unchanged.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
-            count(layout.size() as isize);
+            count(signed(layout.size()));
         }
         p
     }
@@ -47,7 +52,7 @@ unsafe impl GlobalAlloc for Counting {
         // SAFETY: forwarded unchanged.
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
-            count(layout.size() as isize);
+            count(signed(layout.size()));
         }
         p
     }
@@ -55,7 +60,7 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded unchanged.
         unsafe { System.dealloc(ptr, layout) };
-        count(-(layout.size() as isize));
+        count(-signed(layout.size()));
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
@@ -63,8 +68,8 @@ unsafe impl GlobalAlloc for Counting {
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
             // Counted as if old and new coexisted for a moment: the stricter reading.
-            count(new_size as isize);
-            count(-(layout.size() as isize));
+            count(signed(new_size));
+            count(-signed(layout.size()));
         }
         p
     }
