@@ -10,7 +10,10 @@
 
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-#[expect(clippy::many_single_char_names, reason = "BLAS names: a·b into c, m×k·k×n")]
+#[expect(
+    clippy::many_single_char_names,
+    reason = "BLAS names: a·b into c, m×k·k×n"
+)]
 /// `c ← alpha · a·b + beta · c`, single-threaded (relutui splits work over threads itself).
 /// With `beta == 0` the old contents of `c` are never read (NaN included).
 pub fn mat_mul(
@@ -77,7 +80,10 @@ mod tests {
     }
 
     #[test]
-    #[expect(clippy::float_cmp, reason = "untouched elements must keep their exact value")]
+    #[expect(
+        clippy::float_cmp,
+        reason = "untouched elements must keep their exact value"
+    )]
     fn matches_a_naive_product_for_every_layout() {
         let a = Array2::from_shape_fn((7, 33), |(i, j)| (i * 3 + j) as f32 * 0.01 - 0.2);
         let b = Array2::from_shape_fn((33, 19), |(i, j)| (i + 2 * j) as f32 * 0.02 - 0.3);
