@@ -64,7 +64,10 @@ fn main() -> ExitCode {
         }
         None => {}
     }
-    let args = cli.run;
+    let mut args = cli.run;
+    // A piped stdout gets JSON lines, never escape codes: run headless, with its epoch default.
+    let piped = !args.headless && !io::stdout().is_terminal();
+    args.headless |= piped;
     let resume = match args.resume.as_deref() {
         None => None,
         Some(path) => match Checkpoint::load(path) {
@@ -141,8 +144,8 @@ fn main() -> ExitCode {
         }
     }
 
-    if args.headless || !io::stdout().is_terminal() {
-        if !args.headless {
+    if args.headless {
+        if piped {
             eprintln!(
                 "relutui: stdout is not a terminal, so running headless (JSON lines on stdout)"
             );
