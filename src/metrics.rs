@@ -20,7 +20,7 @@ pub mod stability;
 
 use std::time::Instant;
 
-use ndarray::{concatenate, s, Array2, ArrayView2, Axis};
+use ndarray::{s, Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -37,7 +37,9 @@ pub const PROBE_FIT_EXAMPLES: usize = 2000;
 /// layer's largest `|h|` on the clean probe.
 pub const RELATIVE_THRESHOLD: f32 = 0.1;
 /// Rows per forward pass.
-const CHUNK: usize = 500;
+const CHUNK: usize = 100;
+/// Whether networks are measured on threads of their own (faster, more memory at once).
+const PARALLEL_CLAIMS: bool = false;
 
 /// When a unit counts as on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -169,28 +171,70 @@ pub struct NetClaims {
 
 /// Every hidden layer's activations for the rows of `x`, one `examples × units` array each.
 fn hidden_activations(mlp: &Mlp, x: &ArrayView2<'_, f32>, ws: &mut Workspace) -> Vec<Array2<f32>> {
-    let layers = mlp.hidden_layers();
-    let mut parts: Vec<Vec<Array2<f32>>> = vec![Vec::new(); layers];
+    // Filled in place, chunk by chunk: the activations exist once, never as parts plus a copy.
+    let mut out: Vec<Array2<f32>> = mlp.layers()[..mlp.hidden_layers()]
+        .iter()
+        .map(|l| Array2::zeros((x.nrows(), l.fan_out())))
+        .collect();
     let mut start = 0;
     while start < x.nrows() {
         let end = (start + ws.capacity()).min(x.nrows());
         mlp.forward(x.slice(s![start..end, ..]), ws);
-        for (l, p) in parts.iter_mut().enumerate() {
-            p.push(ws.hidden(l).to_owned());
+        for (l, o) in out.iter_mut().enumerate() {
+            o.slice_mut(s![start..end, ..]).assign(&ws.hidden(l));
         }
         start = end;
     }
-    parts
-        .into_iter()
-        .enumerate()
-        .map(|(l, p)| {
-            if p.is_empty() {
-                Array2::zeros((0, mlp.layers()[l].fan_out()))
-            } else {
-                let views: Vec<_> = p.iter().map(|a| a.view()).collect();
-                concatenate(Axis(0), &views).expect("chunks share their width")
-            }
-        })
+    out
+}
+
+/// Hidden layer `layer`'s activations for the rows of `x`. One layer at a time keeps the
+/// probes' memory to one layer's representation of the fitting set.
+fn layer_activations(
+    mlp: &Mlp,
+    x: &ArrayView2<'_, f32>,
+    layer: usize,
+    ws: &mut Workspace,
+) -> Array2<f32> {
+    let mut out = Array2::zeros((x.nrows(), mlp.layers()[layer].fan_out()));
+    let mut start = 0;
+    while start < x.nrows() {
+        let end = (start + ws.capacity()).min(x.nrows());
+        mlp.forward_hidden(x.slice(s![start..end, ..]), ws, layer);
+        out.slice_mut(s![start..end, ..]).assign(&ws.hidden(layer));
+        start = end;
+    }
+    out
+}
+
+/// Per hidden layer, the mean Jaccard overlap between the on-units for the clean probe inputs
+/// (`clean`, already computed) and for their noisy copies, which are run chunk by chunk and
+/// never stored whole.
+fn noisy_stability(
+    mlp: &Mlp,
+    noisy: &ArrayView2<'_, f32>,
+    clean: &[Array2<f32>],
+    rules: &[OnRule],
+    ws: &mut Workspace,
+) -> Vec<Option<f64>> {
+    let mut sums = vec![(0.0, 0usize); clean.len()];
+    let mut start = 0;
+    while start < noisy.nrows() {
+        let end = (start + ws.capacity()).min(noisy.nrows());
+        mlp.forward(noisy.slice(s![start..end, ..]), ws);
+        for (l, (sum, rows)) in sums.iter_mut().enumerate() {
+            let (s, r) = stability::jaccard_sum(
+                &clean[l].slice(s![start..end, ..]),
+                &ws.hidden(l),
+                rules[l],
+            );
+            *sum += s;
+            *rows += r;
+        }
+        start = end;
+    }
+    sums.into_iter()
+        .map(|(sum, rows)| (rows > 0).then(|| sum / rows as f64))
         .collect()
 }
 
@@ -223,12 +267,11 @@ impl NetClaims {
         let t0 = Instant::now();
         let n = probe.examples();
         let clean = hidden_activations(mlp, &probe.inputs.view(), &mut self.ws);
-        let noisy = hidden_activations(mlp, &probe.noisy.view(), &mut self.ws);
-        let fit = hidden_activations(mlp, &probe.fit_inputs.view(), &mut self.ws);
         let rules: Vec<OnRule> = clean
             .iter()
             .map(|h| OnRule::for_layer(mlp.activation(), &h.view()))
             .collect();
+        let stability = noisy_stability(mlp, &probe.noisy.view(), &clean, &rules, &mut self.ws);
 
         let mut input_nnz = vec![probe.pixel_nnz];
         let mut report = ClaimsReport {
@@ -243,9 +286,7 @@ impl NetClaims {
         for (l, (h, &rule)) in clean.iter().zip(&rules).enumerate() {
             let hv = h.view();
             report.active_threshold.push(rule.threshold());
-            report
-                .active_set_stability
-                .push(stability::mean_jaccard(&hv, &noisy[l].view(), rule));
+            report.active_set_stability.push(stability[l]);
             let counts = representation::on_counts(&hv, rule);
             report
                 .active_units_hist
@@ -256,11 +297,11 @@ impl NetClaims {
                 .push(representation::pearson(&counts_f, &probe.ink));
             report
                 .linear_probe_error
-                .push(if fit[l].nrows() == 0 || n == 0 {
+                .push(if probe.fit_labels.is_empty() || n == 0 {
                     f64::NAN
                 } else {
                     probe::probe_error(
-                        &fit[l].view(),
+                        &layer_activations(mlp, &probe.fit_inputs.view(), l, &mut self.ws).view(),
                         &probe.fit_labels,
                         &hv,
                         &probe.labels,
@@ -343,8 +384,9 @@ impl Claims {
     ) -> Vec<ClaimsReport> {
         let probe = &self.probe;
         let pairs: Vec<(&Mlp, &mut NetClaims)> = nets.into_iter().zip(&mut self.nets).collect();
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        if pairs.len() < 2 || cores < 2 {
+        // One network at a time: measured in parallel, the networks' representations of the
+        // probe sets would all be alive at once and push a default run past its memory budget.
+        if pairs.len() < 2 || !PARALLEL_CLAIMS {
             return pairs
                 .into_iter()
                 .map(|(mlp, c)| c.measure(mlp, probe, epoch))

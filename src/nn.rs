@@ -282,12 +282,26 @@ impl Mlp {
     /// Runs `x` through the network, leaving every layer's output in `ws`. The last layer
     /// holds raw logits afterwards; use [`Mlp::forward`] for probabilities.
     fn forward_logits(&self, x: ArrayView2<'_, f32>, ws: &mut Workspace) {
+        self.forward_layers(x, ws, self.layers.len());
+    }
+
+    /// Runs `x` through the hidden layers `0..=layer` only: enough for [`Workspace::hidden`]
+    /// of that layer and the ones below it, at a fraction of a full pass.
+    pub fn forward_hidden(&self, x: ArrayView2<'_, f32>, ws: &mut Workspace, layer: usize) {
+        assert!(
+            layer < self.hidden_layers(),
+            "hidden layer {layer} out of range"
+        );
+        self.forward_layers(x, ws, layer + 1);
+    }
+
+    fn forward_layers(&self, x: ArrayView2<'_, f32>, ws: &mut Workspace, depth: usize) {
         let n = x.nrows();
         assert!(n <= ws.capacity, "batch of {n} exceeds workspace capacity");
         assert_eq!(x.ncols(), self.input_dim(), "input width mismatch");
         ws.rows = n;
         let last = self.layers.len() - 1;
-        for (i, layer) in self.layers.iter().enumerate() {
+        for (i, layer) in self.layers.iter().enumerate().take(depth) {
             let (done, rest) = ws.outputs.split_at_mut(i);
             let input = if i == 0 {
                 x

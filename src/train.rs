@@ -39,7 +39,7 @@ pub const PROBE_EXAMPLES: usize = 48;
 /// How often samples (batch loss, activation snapshots) are offered to the front end.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
 /// Rows per forward pass when evaluating: large enough for efficient products.
-const EVAL_CHUNK: usize = 250;
+const EVAL_CHUNK: usize = 100;
 /// A hidden activation beyond this (or a non-finite one) in a training batch marks the network
 /// as diverged.
 pub const MAX_ACTIVATION: f32 = 1e6;

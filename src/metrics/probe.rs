@@ -64,7 +64,10 @@ impl LinearProbe {
         let norm = 1.0 / (live as f32).sqrt();
         // Constant features carry nothing: scale 0 removes them.
         let scale = var.mapv(|v| if v > 1e-12 { norm / v.sqrt() } else { 0.0 });
-        let standard = (x - &mean) * &scale;
+        // In place on one copy: the representation may be large.
+        let mut standard = x.to_owned();
+        standard -= &mean;
+        standard *= &scale;
 
         let batch = budget.batch.clamp(1, examples);
         let mut weights = Array2::<f32>::zeros((features, classes));

@@ -51,6 +51,17 @@ pub fn mean_jaccard(
     noisy: &ArrayView2<'_, f32>,
     rule: OnRule,
 ) -> Option<f64> {
+    let (sum, rows) = jaccard_sum(clean, noisy, rule);
+    (rows > 0).then(|| sum / rows as f64)
+}
+
+/// The sum of the per-example Jaccard overlaps and the number of examples that count (those
+/// with a unit on in either input), so that blocks of examples can be combined exactly.
+pub fn jaccard_sum(
+    clean: &ArrayView2<'_, f32>,
+    noisy: &ArrayView2<'_, f32>,
+    rule: OnRule,
+) -> (f64, usize) {
     assert_eq!(
         clean.dim(),
         noisy.dim(),
@@ -65,7 +76,7 @@ pub fn mean_jaccard(
                 rows += 1;
             }
         });
-    (rows > 0).then(|| sum / rows as f64)
+    (sum, rows)
 }
 
 #[cfg(test)]
