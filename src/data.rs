@@ -189,7 +189,8 @@ fn find_file(dir: &Path, names: &[&str]) -> Result<PathBuf, DataError> {
 fn read_idx_file(path: &Path) -> Result<idx::Idx, DataError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| DataError::io(&name, &e))?;
-    idx::read(BufReader::new(file), &name)
+    let length = file.metadata().ok().map(|m| m.len());
+    idx::read_sized(BufReader::new(file), &name, length)
 }
 
 /// Checked images and labels, still as bytes: each split is scaled to f32 on its own, so

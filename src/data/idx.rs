@@ -25,14 +25,21 @@ pub struct Idx {
 /// Reads an IDX file from `reader`, decompressing it first when it starts with the gzip magic.
 /// `source` names the file in errors.
 pub fn read(reader: impl Read, source: &str) -> Result<Idx, DataError> {
+    read_sized(reader, source, None)
+}
+
+/// [`read`] for a source of known total length (a file): a raw (not gzipped) file's declared
+/// size is checked against that length before anything is read, and its data is read into one
+/// allocation of exactly the declared size.
+pub fn read_sized(reader: impl Read, source: &str, length: Option<u64>) -> Result<Idx, DataError> {
     let mut reader = reader;
     let mut head = [0u8; 2];
     let got = read_up_to(&mut reader, &mut head, source)?;
     let prefix = std::io::Cursor::new(head[..got].to_vec());
     if got == 2 && head == [0x1f, 0x8b] {
-        read_plain(GzDecoder::new(prefix.chain(reader)), source)
+        read_plain(GzDecoder::new(prefix.chain(reader)), source, None)
     } else {
-        read_plain(prefix.chain(reader), source)
+        read_plain(prefix.chain(reader), source, length)
     }
 }
 
@@ -49,7 +56,7 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8], source: &str) -> Result<us
     Ok(filled)
 }
 
-fn read_plain(mut reader: impl Read, source: &str) -> Result<Idx, DataError> {
+fn read_plain(mut reader: impl Read, source: &str, length: Option<u64>) -> Result<Idx, DataError> {
     let mut magic = [0u8; 4];
     let got = read_up_to(&mut reader, &mut magic, source)?;
     if got < 4 {
@@ -90,7 +97,34 @@ fn read_plain(mut reader: impl Read, source: &str) -> Result<Idx, DataError> {
         })?;
     // Read at most one byte more than declared: the vector grows with the real content,
     // never to the declared size up front, and never past it.
-    let data = read_capped(&mut reader, total + 1).map_err(|e| DataError::io(source, &e))?;
+    let header = 4 + 4 * ndims as u64;
+    let data = match length {
+        // The real length is known: compare before reading, then read exactly what is declared.
+        Some(len) if len == header + total => {
+            let mut data = vec![0u8; usize::try_from(total).unwrap_or(usize::MAX)];
+            reader
+                .read_exact(&mut data)
+                .map_err(|e| DataError::io(source, &e))?;
+            data
+        }
+        Some(len) => {
+            let found = len.saturating_sub(header);
+            let problem = if found < total {
+                format!(
+                    "truncated: dimensions {dims:?} declare {total} bytes of data but only {found} follow the header"
+                )
+            } else {
+                format!(
+                    "dimensions {dims:?} declare {total} bytes of data but more follow the header"
+                )
+            };
+            return Err(DataError::Format {
+                file: source.into(),
+                problem,
+            });
+        }
+        None => read_capped(&mut reader, total + 1).map_err(|e| DataError::io(source, &e))?,
+    };
     let found = data.len() as u64;
     if found < total {
         return Err(DataError::Format {
@@ -194,6 +228,30 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("t.gz") && err.contains("only 4"), "{err}");
+    }
+
+    #[test]
+    fn a_known_length_is_checked_before_reading() {
+        let file = encode(&[2, 3], &[1, 2, 3, 4, 5, 6]);
+        let len = file.len() as u64;
+        assert_eq!(
+            read_sized(&file[..], "f", Some(len)).unwrap(),
+            read(&file[..], "f").unwrap()
+        );
+        let err = read_sized(&file[..], "f", Some(len - 1))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("truncated") && err.contains("only 5"), "{err}");
+        let err = read_sized(&file[..], "f", Some(len + 4))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("more follow"), "{err}");
+        // A huge declared size in a small file fails on the comparison, before any allocation.
+        let big = encode(&[60_000, 28, 28], &[0; 10]);
+        let err = read_sized(&big[..], "big", Some(big.len() as u64))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("truncated"), "{err}");
     }
 
     #[test]
