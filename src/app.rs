@@ -30,7 +30,7 @@ const EPOCH_HISTORY: usize = 512;
 pub const LOSS_BUCKET: usize = 5;
 /// Loss bars kept: more than the widest sparkline.
 const LOSS_BARS: usize = 256;
-/// Learning-rate and L1 changes remembered for the chart marks.
+/// Learning-rate, L1 and revive events remembered for the chart marks.
 const MARKS: usize = 64;
 /// The heatmap takes every this-many-th snapshot (samples come 5 a second, so 2.5 a second):
 /// its cells are most of the bytes written to the terminal.
@@ -55,6 +55,8 @@ pub enum Event {
 pub enum Change {
     Lr(f32),
     L1(f32),
+    /// `d` re-initialised this many dead units (all networks together).
+    Revive(usize),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -207,7 +209,7 @@ impl Heatmap {
 #[derive(Debug, Clone, PartialEq)]
 #[expect(
     clippy::struct_excessive_bools,
-    reason = "independent flags: colour, help overlay, quit request, redraw"
+    reason = "independent flags: colour, help overlay, claims view, quit request, redraw"
 )]
 pub struct App {
     /// Use colours (off when `NO_COLOR` is set).
@@ -232,6 +234,8 @@ pub struct App {
     /// Learning-rate and L1 changes confirmed by the trainer, for the chart marks.
     pub marks: Recent<Mark>,
     pub show_help: bool,
+    /// `c`: each network's column shows the claims measurements instead of its error chart.
+    pub show_claims: bool,
     /// A one-line message for the footer (a checkpoint saved or failed, a divergence), until
     /// the next key.
     pub status: Option<String>,
@@ -265,6 +269,7 @@ impl App {
             heatmap: None,
             marks: Recent::new(MARKS),
             show_help: false,
+            show_claims: false,
             status: None,
             checkpoint_asked: false,
             initial_l1: 0.0,
@@ -365,6 +370,10 @@ impl App {
                 self.show_help = false;
                 None
             }
+            KeyCode::Char('c') => {
+                self.show_claims = !self.show_claims;
+                None
+            }
             // Until the trainer has described the run there is nothing to change.
             _ if self.info.is_none() => None,
             KeyCode::Char(' ') => match self.state? {
@@ -402,6 +411,7 @@ impl App {
                 .iter()
                 .any(|n| n.diverged)
                 .then_some(Command::RestoreLastGood),
+            KeyCode::Char('d') => Some(Command::ReviveDead),
             KeyCode::Char('r') => {
                 self.seed = self.seed.wrapping_add(1);
                 Some(Command::Reinit { seed: self.seed })
@@ -495,6 +505,7 @@ impl App {
                 at,
                 change: Change::L1(l1),
             }),
+            Update::Revived { at, units } => self.on_revived(at, &units),
             Update::Reinitialised { at, seed } => {
                 self.seed = seed;
                 self.reset_run(at);
@@ -539,6 +550,36 @@ impl App {
             }
             _ => {}
         }
+    }
+
+    /// The answer to `d`: a status line, and a chart mark when any unit came back.
+    fn on_revived(&mut self, at: Position, units: &[Vec<Vec<usize>>]) {
+        let per_net: Vec<usize> = units
+            .iter()
+            .map(|layers| layers.iter().map(Vec::len).sum())
+            .collect();
+        let total: usize = per_net.iter().sum();
+        if total == 0 {
+            self.status = Some("no dead units to revive".into());
+            return;
+        }
+        let parts: Vec<String> = self
+            .nets
+            .iter()
+            .zip(&per_net)
+            .map(|(v, n)| format!("{} {n}", v.info.name))
+            .collect();
+        let s = if total == 1 { "" } else { "s" };
+        self.status = Some(format!(
+            "revived {total} dead unit{s} ({}) at epoch {} batch {}",
+            parts.join(", "),
+            at.epoch + 1,
+            at.batch
+        ));
+        self.marks.push(Mark {
+            at,
+            change: Change::Revive(total),
+        });
     }
 
     /// Forgets everything that belongs to the networks' previous life.
@@ -996,6 +1037,49 @@ mod tests {
         app.update(Event::Update(Update::State(RunState::Paused)));
         app.update(Event::Tick(Duration::from_secs(5)));
         assert_eq!(app.run_time, Duration::from_millis(1100));
+    }
+
+    #[test]
+    fn c_toggles_the_claims_view() {
+        let mut app = started(0.001);
+        assert!(!app.show_claims);
+        assert_eq!(app.update(key('c')), None);
+        assert!(app.show_claims);
+        app.update(key('c'));
+        assert!(!app.show_claims);
+    }
+
+    #[test]
+    fn d_revives_and_the_answer_is_a_status_and_a_mark() {
+        let mut app = started(0.001);
+        assert_eq!(app.update(key('d')), Some(Command::ReviveDead));
+        let at = Position {
+            epoch: 4,
+            batch: 0,
+            step: 4000,
+        };
+        app.update(Event::Update(Update::Revived {
+            at,
+            units: vec![
+                vec![vec![3, 7], vec![], vec![1]],
+                vec![vec![], vec![], vec![]],
+            ],
+        }));
+        assert_eq!(
+            app.status.as_deref(),
+            Some("revived 3 dead units (rectifier 3, tanh 0) at epoch 5 batch 0")
+        );
+        assert_eq!(
+            app.marks.iter().last().map(|m| m.change),
+            Some(Change::Revive(3))
+        );
+        app.update(key('x'));
+        app.update(Event::Update(Update::Revived {
+            at,
+            units: vec![vec![vec![]; 3]; 2],
+        }));
+        assert_eq!(app.status.as_deref(), Some("no dead units to revive"));
+        assert_eq!(app.marks.len(), 1, "nothing revived, nothing marked");
     }
 
     #[test]

@@ -8,11 +8,12 @@
 //! │ error chart      ││                  │                 batch-loss sparkline, change marks
 //! │ loss sparkline   ││                  │
 //! │ L1 sparsity      ││                  │     sparsity.rs per-layer gauge, dead/saturated units
-//! └──────────────────┘└──────────────────┘
+//! └──────────────────┘└──────────────────┘     (`c`: claims.rs replaces numbers and chart)
 //! heatmap of the focused layer on the probe batch          heatmap.rs
 //! footer: key hints                                        footer.rs   (help.rs: the `?` overlay)
 //! ```
 
+pub mod claims;
 pub mod errors;
 pub mod footer;
 pub mod header;
@@ -160,7 +161,15 @@ fn net_column(frame: &mut Frame, area: Rect, app: &App, net: usize) {
     let [errors_area, sparsity_area] =
         Layout::vertical([Constraint::Fill(1), Constraint::Length(app.layers() as u16)])
             .areas(inner);
-    errors::render(frame, errors_area, app, net);
+    if app.show_claims {
+        // The claims take the error numbers' and chart's place; the loss stays.
+        let [claims_area, loss_area] =
+            Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(errors_area);
+        claims::render(frame, claims_area, app, net);
+        errors::render_loss_rows(frame, loss_area, app, net);
+    } else {
+        errors::render(frame, errors_area, app, net);
+    }
     sparsity::render(frame, sparsity_area, app, net);
 }
 

@@ -11,7 +11,8 @@ use ratatui::Terminal;
 
 use relutui::app::{App, Event};
 use relutui::message::{
-    ActivationSnapshot, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
+    ActivationSnapshot, ActiveUnitsHist, ClaimsReport, EpochReport, NetInfo, Position, RunInfo,
+    RunState, Sample, Update,
 };
 use relutui::ui;
 
@@ -380,4 +381,97 @@ fn a_diverged_network_is_marked_and_u_leads_the_footer() {
     let footer = s.lines().last().unwrap_or_default();
     assert!(footer.starts_with(" u restore"), "{footer}");
     assert!(footer.contains("q quit"), "{footer}");
+}
+
+/// [`report`] with the claims measurements: the rectifier's layers are stable, sparse and
+/// lose a few units this epoch; tanh's use the `0.1 · max` rule and are dense.
+fn report_with_claims(
+    net: &str,
+    i: usize,
+    bounded: bool,
+    layers: usize,
+    epoch: usize,
+) -> EpochReport {
+    let mut r = report(net, i, bounded, layers, epoch);
+    let hist = |l: usize| {
+        let p50 = if bounded {
+            700.0
+        } else {
+            300.0 - 40.0 * l as f64
+        };
+        ActiveUnitsHist {
+            units: 1000,
+            mean: p50,
+            p5: p50 - 90.0,
+            p25: p50 - 40.0,
+            p50,
+            p75: p50 + 40.0,
+            p95: p50 + 110.0,
+            bin_width: 50,
+            bins: (0..20u32)
+                .map(|b| {
+                    let d = (f64::from(b) * 50.0 - p50).abs() / 50.0;
+                    (12.0 - 3.0 * d).max(0.0) as u32
+                })
+                .collect(),
+        }
+    };
+    r.claims = Box::new(ClaimsReport {
+        probe_examples: PROBE,
+        active_rule: if bounded { "above_0.1_max" } else { "nonzero" }.into(),
+        active_threshold: vec![if bounded { 0.08 } else { 0.0 }; layers],
+        active_set_stability: (0..layers)
+            .map(|l| Some(if bounded { 0.61 } else { 0.87 } - 0.03 * l as f64))
+            .collect(),
+        active_units_hist: (0..layers).map(hist).collect(),
+        active_ink_correlation: (0..layers)
+            .map(|l| (l < 2).then_some(if bounded { 0.12 } else { 0.58 }))
+            .collect(),
+        linear_probe_error: (0..layers).map(|l| 0.031 + 0.004 * l as f64).collect(),
+        linear_probe_error_pixels: 0.081,
+        linear_probe_fit_examples: 1000,
+        flops_dense: 2_794_000.0,
+        flops_if_sparse: if bounded { 2_500_000.0 } else { 1_050_000.0 },
+        silent_units: vec![0; layers],
+        died_this_epoch: (0..layers).map(|l| if l == 0 { 3 } else { 0 }).collect(),
+        claims_seconds: 0.2,
+    });
+    r
+}
+
+#[test]
+fn claims_view_80x24() {
+    let mut app = running(&TWO, &PAPER, true);
+    for (i, &(name, bounded)) in TWO.iter().enumerate() {
+        app.update(Event::Update(Update::Epoch(report_with_claims(
+            name, i, bounded, 3, 4,
+        ))));
+    }
+    app.update(key('c'));
+    assert!(app.show_claims);
+    app.update(Event::Update(Update::Revived {
+        at: at(1, 100),
+        units: vec![vec![vec![4, 9], vec![], vec![1]], vec![vec![]; 3]],
+    }));
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    for want in [
+        "stability 0.87",
+        "stability 0.61",
+        "probe 3.1%",
+        "on h≠0",
+        "on |h|>0.1·max",
+        "zeros save 62 %",
+        "ink +0.58",
+        "210/300/410",
+        "px 8.1%",
+        "dead   12 +3",
+        "▲rev 3",
+        "revived 3 dead units",
+        "loss",
+    ] {
+        assert!(s.contains(want), "{want:?} is not on the screen:\n{s}");
+    }
+    assert!(!s.contains("valid 4."), "the error numbers give way:\n{s}");
+    insta::assert_snapshot!(t.backend());
 }

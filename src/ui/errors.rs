@@ -1,6 +1,7 @@
 //! One network's error panel: the latest train/valid/test error, a chart of them per epoch,
 //! and a sparkline of recent mini-batch loss. Learning-rate and L1 changes are marked where
-//! they happened: vertical lines on the chart, `▲` under the sparkline.
+//! they happened, and so are revives of dead units (`d`): vertical lines on the chart, `▲`
+//! under the sparkline.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
@@ -18,6 +19,7 @@ const VALID: Color = Color::LightCyan;
 const TEST: Color = Color::Yellow;
 const LR_MARK: Color = Color::LightRed;
 const L1_MARK: Color = Color::LightMagenta;
+const REVIVE_MARK: Color = Color::LightGreen;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
     let view = &app.nets[net];
@@ -31,6 +33,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
     frame.render_widget(numbers_line(app, view, numbers.width), numbers);
     render_chart(frame, chart, app, view);
     render_loss(frame, loss, marks, app, view);
+}
+
+/// Only the loss sparkline and its marks (two rows), for when the claims view has the chart's
+/// place.
+pub fn render_loss_rows(frame: &mut Frame, area: Rect, app: &App, net: usize) {
+    let [loss, marks] =
+        Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    render_loss(frame, loss, marks, app, &app.nets[net]);
 }
 
 /// The latest error rates, as long as the width allows.
@@ -131,6 +141,7 @@ fn render_chart(frame: &mut Frame, area: Rect, app: &App, view: &NetView) {
             let c = match m.change {
                 Change::Lr(_) => LR_MARK,
                 Change::L1(_) => L1_MARK,
+                Change::Revive(_) => REVIVE_MARK,
             };
             ([(x, 0.0), (x, y_max)], c)
         })
@@ -211,7 +222,14 @@ fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view:
     let Some(first) = shown.first() else { return };
     let steps: Vec<u64> = shown.iter().map(|p| p.last_step).collect();
     let mut columns: Vec<(usize, Vec<&Mark>)> = Vec::new();
-    for m in app.marks.iter().filter(|m| m.at.step >= first.first_step) {
+    // In step order: a trainer's answer may arrive after a later change's.
+    let mut in_view: Vec<&Mark> = app
+        .marks
+        .iter()
+        .filter(|m| m.at.step >= first.first_step)
+        .collect();
+    in_view.sort_by_key(|m| m.at.step);
+    for m in in_view {
         let at = steps
             .partition_point(|&s| s < m.at.step)
             .min(steps.len() - 1);
@@ -272,6 +290,7 @@ fn mark_style(app: &App, m: &Mark) -> ratatui::style::Style {
         match m.change {
             Change::Lr(_) => LR_MARK,
             Change::L1(_) => L1_MARK,
+            Change::Revive(_) => REVIVE_MARK,
         },
     )
 }
@@ -280,5 +299,6 @@ fn mark_text(m: &Mark) -> String {
     match m.change {
         Change::Lr(v) => format!("lr {} ", fmt_value(v)),
         Change::L1(v) => format!("l1 {} ", fmt_value(v)),
+        Change::Revive(n) => format!("rev {n} "),
     }
 }

@@ -33,37 +33,48 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ("+/-", "lr"),
         ("]/[", "l1"),
         ("tab", "layer"),
+        ("c", "claims"),
+        ("d", "revive"),
         ("r", "reinit"),
         ("?", "help"),
         ("q", "quit"),
     ];
-    let line = |sep: &'static str| {
+    // `c` and `d` are named only where the line has room for them (`?` lists them).
+    let line = |sep: &'static str, claims_keys: bool| {
         let mut spans = vec![Span::raw(" ")];
-        for (key, what) in restore.into_iter().chain(long) {
+        let keys = long
+            .into_iter()
+            .filter(|(k, _)| claims_keys || !matches!(*k, "c" | "d"));
+        for (key, what) in restore.into_iter().chain(keys) {
             spans.push(Span::styled(key, bold().patch(fg(app, Color::LightCyan))));
             spans.push(Span::styled(format!(" {what}{sep}"), dim(app)));
         }
         Line::from(spans)
     };
     let width = usize::from(area.width);
-    let fitted = [line("  "), line(" ")]
-        .into_iter()
-        .find(|l| l.width() <= width)
-        .unwrap_or_else(|| {
-            // Keys only, except that help and quit always say what they are.
-            let key = bold().patch(fg(app, Color::LightCyan));
-            let mut spans = vec![Span::raw(" ")];
-            for (k, _) in restore.iter().chain(&long[..6]) {
-                spans.push(Span::styled(*k, key));
-                spans.push(Span::raw(" "));
-            }
-            spans.extend([
-                Span::styled(" ?", key),
-                Span::styled(" help  ", dim(app)),
-                Span::styled("q", key),
-                Span::styled(" quit", dim(app)),
-            ]);
-            Line::from(spans)
-        });
+    let fitted = [
+        line("  ", true),
+        line(" ", true),
+        line("  ", false),
+        line(" ", false),
+    ]
+    .into_iter()
+    .find(|l| l.width() <= width)
+    .unwrap_or_else(|| {
+        // Keys only, except that help and quit always say what they are.
+        let key = bold().patch(fg(app, Color::LightCyan));
+        let mut spans = vec![Span::raw(" ")];
+        for (k, _) in restore.iter().chain(&long[..8]) {
+            spans.push(Span::styled(*k, key));
+            spans.push(Span::raw(" "));
+        }
+        spans.extend([
+            Span::styled(" ?", key),
+            Span::styled(" help  ", dim(app)),
+            Span::styled("q", key),
+            Span::styled(" quit", dim(app)),
+        ]);
+        Line::from(spans)
+    });
     frame.render_widget(fitted, area);
 }

@@ -44,6 +44,14 @@ fn keys(app: &App) -> Vec<(&'static str, String)> {
             "tab",
             "next heatmap layer, then network; shift-tab: back".into(),
         ),
+        (
+            "c",
+            "claims view: stability, probes, active units, FLOPs".into(),
+        ),
+        (
+            "d",
+            "revive dead units (re-initialise their weights)".into(),
+        ),
         ("r", "re-initialise every network from the next seed".into()),
         (
             "w",
@@ -58,12 +66,14 @@ fn keys(app: &App) -> Vec<(&'static str, String)> {
     ]
 }
 
-const READING: [&str; 5] = [
+const READING: [&str; 7] = [
     "sparsity: share of validation activations that are exactly 0",
     "dead: units that are 0 on every validation example (rectifier)",
     "sat: units within 1% of a bound on every example (tanh, sigmoid)",
     "heatmap: blank = exactly 0, dim = small, bright = large",
     "loss: a bar a second, log scale; the number is the last second",
+    "claims: stability = active-set overlap under noise; probe = linear",
+    "  probe error; bars/p5/50/95 = on-units per example; +3 = died",
 ];
 /// Without colour the three error lines differ by their glyphs.
 const NO_COLOR_CHART: &str = "chart without colour: train •  valid ⠒  test ▀";
@@ -96,7 +106,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     lines.push(Line::default());
     lines.push(Line::styled(
-        " lr and l1 changes are marked on the charts where they happened",
+        " lr, l1 changes and revives are marked on the charts where they happened",
         dim(app),
     ));
     render_lines(frame, area, app, lines);

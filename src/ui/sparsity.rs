@@ -1,6 +1,7 @@
 //! One network's sparsity panel: per hidden layer, a gauge of exact sparsity (the fraction of
 //! validation activations that are exactly 0), the dead units (0 on every validation example)
 //! or, for bounded activations such as tanh, the saturated units, and the sparsity history.
+//! Units that died this epoch (on the claims probe) follow the dead count as `+3`.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Color;
@@ -48,6 +49,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
             Some(&c) if c > 0 && !bounded => fg(app, Color::LightRed),
             Some(&c) if c > 0 => fg(app, Color::Yellow),
             _ => dim(app),
+        };
+        // Units that went silent on the claims probe this epoch, beside the dead count.
+        let died = report
+            .and_then(|r| r.claims.died_this_epoch.get(layer))
+            .copied()
+            .filter(|&d| d > 0 && !bounded);
+        let count_text = match died {
+            Some(d) => format!("{count_text} +{d}"),
+            None => count_text,
         };
         let name_w = name.len() as u16;
         let count_w = count_text.chars().count() as u16;
