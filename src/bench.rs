@@ -54,7 +54,7 @@ pub struct BenchArgs {
     pub baseline: bool,
 
     /// Products of the main measurement: auto (sparse or dense per layer and step, as
-    /// training uses), dense (always GEMM) or sparse (always the zero-skipping walk).
+    /// training uses), dense (always the dense products) or sparse (always the zero-skipping walk).
     #[arg(long, value_name = "MODE", default_value = "auto", value_parser = parse_kernels)]
     pub kernels: Kernels,
 
@@ -95,7 +95,7 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
 pub enum Engine {
     /// relutui's engine as it trains: sparse or dense per layer and step.
     Relutui,
-    /// relutui's engine forced onto the dense GEMM path.
+    /// relutui's engine forced onto the dense path.
     RelutuiDense,
     /// Plain ndarray: `.dot` with temporaries, gradient then update.
     NdarrayBaseline,

@@ -1,14 +1,17 @@
 //! The multilayer perceptron: Glorot-initialised layers, a forward pass that keeps the
 //! activations, and a backward pass that applies plain SGD with the L1 activation penalty.
 //!
-//! The weight update is fused into the gradient product: `W ← W − lr·hᵀδ` is one
-//! accumulate-GEMM into `W`, so no gradient matrix is ever materialised. All buffers live in a
-//! [`Workspace`] that is allocated once and reused for every step.
+//! The weight update is fused into the gradient product: `W ← W − lr·hᵀδ` goes straight into
+//! `W` (in the same pass over the weights as the propagated delta for small batches, see
+//! [`small_batch`]; as one accumulate-GEMM for larger ones), so no gradient matrix is ever
+//! materialised. All buffers live in a [`Workspace`] that is allocated once and reused for
+//! every step.
 
 pub mod activation;
 pub mod gemm;
 pub mod kernels;
 pub mod loss;
+pub mod small_batch;
 
 pub use activation::Activation;
 
@@ -59,7 +62,7 @@ pub enum Kernels {
     /// Per layer and per step: sparse where the layer input is sparse enough, else dense.
     #[default]
     Auto,
-    /// Always the dense GEMM path.
+    /// Always the dense products: [`small_batch`] up to its `MAX_ROWS` rows, GEMM above.
     Dense,
     /// Always the zero-skipping path (for tests and benchmarks).
     Sparse,
@@ -498,29 +501,36 @@ fn forward_layer(
     threads: usize,
 ) {
     let n = input.nrows();
-    let block = |w: ArrayView2<'_, f32>, mut out: ArrayViewMut2<'_, f32>| {
+    let small = !sparse && n <= small_batch::MAX_ROWS;
+    let w_flat = w.as_slice();
+    let block = |cols: std::ops::Range<usize>, mut out: ArrayViewMut2<'_, f32>| {
+        let wb = w.slice(s![.., cols.clone()]);
         if sparse {
-            kernels::sparse_forward(xt, stride, n, w, out);
+            kernels::sparse_forward(xt, stride, n, wb, out);
+        } else if let (true, Some(flat)) = (small, w_flat) {
+            small_batch::forward(&input, flat, w.ncols(), cols, &mut out);
         } else {
-            gemm::mat_mul(1.0, &input, &w, 1.0, &mut out);
+            gemm::mat_mul(1.0, &input, &wb, 1.0, &mut out);
         }
     };
     let threads = threads_for(threads, n * w.len(), w.ncols());
     if threads == 1 {
-        block(w, out);
+        block(0..w.ncols(), out);
         return;
     }
     std::thread::scope(|scope| {
-        let (mut w_rest, mut out_rest) = (w, out);
-        for (t, cols) in block_sizes(w_rest.ncols(), threads).enumerate() {
-            let (wb, wr) = w_rest.split_at(Axis(1), cols);
+        let mut out_rest = out;
+        let mut c0 = 0;
+        for (t, cols) in block_sizes(w.ncols(), threads).enumerate() {
             let (ob, or) = out_rest.split_at(Axis(1), cols);
-            (w_rest, out_rest) = (wr, or);
+            out_rest = or;
+            let range = c0..c0 + cols;
+            c0 += cols;
             if t + 1 == threads {
-                block(wb, ob);
+                block(range, ob);
             } else {
                 let block = &block;
-                scope.spawn(move || block(wb, ob));
+                scope.spawn(move || block(range, ob));
             }
         }
     });
@@ -539,7 +549,7 @@ struct Backward<'a> {
 }
 
 /// `below = δ·Wᵀ` (from the old weights) and `W −= lr·inputᵀδ`, sparse (one fused walk) or
-/// dense (two GEMMs), split by weight rows over threads.
+/// dense (one fused pass for small batches, else two GEMMs), split by weight rows over threads.
 fn backward_layer(
     b: Backward<'_>,
     w: ArrayViewMut2<'_, f32>,
@@ -558,6 +568,16 @@ fn backward_layer(
                     w,
                     b.delta.as_slice().expect("workspace rows are contiguous"),
                     below.map(|bl| (bl, b.mask)),
+                    b.lr,
+                );
+            } else if n <= small_batch::MAX_ROWS && w.is_standard_layout() {
+                let mut below = below;
+                small_batch::backward(
+                    &b.input,
+                    k0,
+                    w.as_slice_mut().expect("standard layout"),
+                    &b.delta,
+                    below.as_mut(),
                     b.lr,
                 );
             } else {
@@ -795,13 +815,20 @@ mod tests {
 
     #[test]
     fn threads_split_the_products_without_changing_the_result() {
-        let (x, y) = sparse_toy_batch(100, 300, 6);
-        for act in [Activation::Rectifier, Activation::Tanh] {
+        // Batch 100 takes the GEMM on the dense path, batch 10 the small-batch kernels (with
+        // layers wide enough for the products to be split: PARALLEL_MIN_MACS).
+        for (act, rows, hidden) in [
+            (Activation::Rectifier, 100, [256, 200]),
+            (Activation::Tanh, 100, [256, 200]),
+            (Activation::Tanh, 10, [1000, 300]),
+        ] {
+            assert!(rows * 300 * hidden[0] >= PARALLEL_MIN_MACS);
+            let (x, y) = sparse_toy_batch(rows, 300, 6);
             for kernels in [Kernels::Dense, Kernels::Sparse] {
-                let mut one = Mlp::new(300, &[256, 200], 5, act, 3);
+                let mut one = Mlp::new(300, &hidden, 5, act, 3);
                 let mut three = one.clone();
-                let mut ws1 = Workspace::for_training(&one, 100).with_kernels(kernels);
-                let mut ws3 = Workspace::for_training(&three, 100)
+                let mut ws1 = Workspace::for_training(&one, rows).with_kernels(kernels);
+                let mut ws3 = Workspace::for_training(&three, rows)
                     .with_kernels(kernels)
                     .with_threads(3);
                 for _ in 0..4 {
