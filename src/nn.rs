@@ -85,8 +85,8 @@ pub struct Workspace {
     outputs: Vec<Array2<f32>>,
     /// dCost/d(pre-activation) of every layer.
     deltas: Vec<Array2<f32>>,
-    /// Every layer's input, transposed (`fan_in` rows of `capacity`), for the sparse path.
-    inputs_t: Vec<Vec<f32>>,
+    /// Every layer's non-zero inputs per example, for the sparse path.
+    nonzeros: Vec<kernels::NonZeros>,
     /// Whether each layer took the sparse path in the last forward pass.
     sparse: Vec<bool>,
     /// Fraction of non-zero values in each layer's input in the last forward pass.
@@ -113,10 +113,10 @@ impl Workspace {
                 .map(|o| Array2::zeros((0, o.ncols())))
                 .collect(),
             outputs,
-            inputs_t: mlp
+            nonzeros: mlp
                 .layers
                 .iter()
-                .map(|l| vec![0.0; l.fan_in() * capacity])
+                .map(|l| kernels::NonZeros::with_capacity(capacity, l.fan_in()))
                 .collect(),
             sparse: vec![false; layers],
             density: vec![1.0; layers],
@@ -322,8 +322,7 @@ impl Mlp {
             let sparse = match (ws.kernels, input.as_slice()) {
                 (Kernels::Dense, _) | (_, None) => false,
                 (kernels, Some(flat)) => {
-                    let xt = &mut ws.inputs_t[i];
-                    let nnz = kernels::transpose_count(flat, n, layer.fan_in(), xt, ws.capacity);
+                    let nnz = kernels::scan_input(flat, n, layer.fan_in(), &mut ws.nonzeros[i]);
                     let density = nnz as f64 / (n * layer.fan_in()).max(1) as f64;
                     ws.density[i] = density;
                     kernels == Kernels::Sparse
@@ -334,8 +333,7 @@ impl Mlp {
             forward_layer(
                 sparse,
                 input,
-                &ws.inputs_t[i],
-                ws.capacity,
+                &ws.nonzeros[i],
                 layer.weights.view(),
                 out.view_mut(),
                 ws.threads,
@@ -450,8 +448,6 @@ impl Mlp {
                 Backward {
                     sparse: ws.sparse[i],
                     input,
-                    xt: &ws.inputs_t[i],
-                    stride: ws.capacity,
                     delta,
                     mask,
                     lr,
@@ -494,23 +490,21 @@ fn threads_for(threads: usize, macs: usize, units: usize) -> usize {
 fn forward_layer(
     sparse: bool,
     input: ArrayView2<'_, f32>,
-    xt: &[f32],
-    stride: usize,
+    nonzeros: &kernels::NonZeros,
     w: ArrayView2<'_, f32>,
     out: ArrayViewMut2<'_, f32>,
     threads: usize,
 ) {
     let n = input.nrows();
     let small = !sparse && n <= small_batch::MAX_ROWS;
-    let w_flat = w.as_slice();
+    let w_flat = w.as_slice().expect("weights are in standard layout");
     let block = |cols: std::ops::Range<usize>, mut out: ArrayViewMut2<'_, f32>| {
-        let wb = w.slice(s![.., cols.clone()]);
         if sparse {
-            kernels::sparse_forward(xt, stride, n, wb, out);
-        } else if let (true, Some(flat)) = (small, w_flat) {
-            small_batch::forward(&input, flat, w.ncols(), cols, &mut out);
+            kernels::sparse_forward(nonzeros, n, w_flat, w.ncols(), cols, &mut out);
+        } else if small {
+            small_batch::forward(&input, w_flat, w.ncols(), cols, &mut out);
         } else {
-            gemm::mat_mul(1.0, &input, &wb, 1.0, &mut out);
+            gemm::mat_mul(1.0, &input, &w.slice(s![.., cols]), 1.0, &mut out);
         }
     };
     let threads = threads_for(threads, n * w.len(), w.ncols());
@@ -541,8 +535,6 @@ fn forward_layer(
 struct Backward<'a> {
     sparse: bool,
     input: ArrayView2<'a, f32>,
-    xt: &'a [f32],
-    stride: usize,
     delta: ArrayView2<'a, f32>,
     mask: kernels::BelowMask,
     lr: f32,
@@ -562,10 +554,10 @@ fn backward_layer(
             let k1 = k0 + w.nrows();
             if b.sparse {
                 kernels::backward_walk(
-                    &b.xt[k0 * b.stride..k1 * b.stride],
-                    b.stride,
-                    n,
-                    w,
+                    b.input.as_slice().expect("layer inputs are contiguous"),
+                    b.input.ncols(),
+                    k0,
+                    w.as_slice_mut().expect("weight rows are contiguous"),
                     b.delta.as_slice().expect("workspace rows are contiguous"),
                     below.map(|bl| (bl, b.mask)),
                     b.lr,

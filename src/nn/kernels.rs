@@ -1,56 +1,174 @@
-//! The products of a layer, dense (GEMM) and sparse (skipping exact zeros of the layer input).
+//! The products of a layer that skip exact zeros of the layer input.
 //!
-//! The sparse kernels walk the input unit by unit (`k`), so each weight row `W[k, :]` is read
-//! once per step and used for every example where input `k` is non-zero; a unit that is zero on
-//! the whole batch costs nothing. In the backward pass the propagated delta and the weight
-//! update share that one walk over `W`: `below[i, k] = δ_i · W[k, :]` is read from the old row
-//! before the row is updated in place with `W[k, :] −= lr · Σ_i in[i, k] δ_i`.
+//! [`scan_input`] records where a batch's inputs are non-zero, twice: per example (a
+//! compressed row list, for the forward pass) and per input unit (the input transposed, for the
+//! backward pass).
+//!
+//! - [`sparse_forward`] works example by example over column blocks of [`BLOCK_VECTORS`]
+//!   vectors: the block of the example's output sits in registers while the matching pieces
+//!   of the weight rows of its non-zero inputs stream past, so each multiply-add costs one
+//!   load (of a weight) and the output is stored once per block. A block of every weight row
+//!   (128 columns × 1,000 rows, 512 KB) stays in L2 while the batch's examples go by.
+//! - [`backward_walk`] walks the weights row `k` by row `k`. Row `k` serves only the examples
+//!   whose input `k` is non-zero; a row no example uses is skipped. For those examples one
+//!   pass over the row computes the propagated delta `below[i, k] = δ_i · W[k, :]` from the old
+//!   values and updates the row in place, `W[k, :] −= lr · Σ_i in[i, k] δ_i` (the same pass as
+//!   the small-batch dense kernel, [`super::small_batch`]).
+//!
+//! Vectors come from `pulp`, which picks AVX-512, AVX2 or scalar code at run time.
+#![allow(
+    clippy::inline_always,
+    reason = "pulp compiles a kernel for the CPU's vector features only where it is inlined into its dispatch"
+)]
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use super::small_batch::{row_pass, MAX_ROWS};
+use ndarray::{ArrayViewMut2, Axis};
+use pulp::{Arch, Simd, WithSimd};
+use std::ops::Range;
 
-/// Copies the `n × fan_in` block `x` (row-major, `fan_in` per row) into `xt` as `fan_in` rows of
-/// `stride` values (the first `n` used) and returns the number of non-zero values.
-pub fn transpose_count(x: &[f32], n: usize, fan_in: usize, xt: &mut [f32], stride: usize) -> usize {
-    debug_assert!(x.len() >= n * fan_in && xt.len() >= fan_in * stride && n <= stride);
-    let mut nnz = 0;
-    for (i, row) in x.chunks_exact(fan_in).take(n).enumerate() {
-        for (k, &v) in row.iter().enumerate() {
-            xt[k * stride + i] = v;
-            nnz += usize::from(v != 0.0);
-        }
-    }
-    nnz
+/// Where a batch's inputs are non-zero: for each example, its non-zero inputs' indices and
+/// values in increasing index order.
+#[derive(Debug, Clone, Default)]
+pub struct NonZeros {
+    /// `start[i]..start[i + 1]` indexes example `i`'s entries.
+    start: Vec<usize>,
+    /// Room for every input of a full batch plus one, so that the scan writes without
+    /// branching and never allocates.
+    index: Vec<u32>,
+    value: Vec<f32>,
 }
 
-/// Columns per block in [`sparse_forward`]: a block of output rows stays in L1 while every
-/// weight row's block streams past once.
-const FORWARD_BLOCK: usize = 256;
+impl NonZeros {
+    /// Room for `rows × width` entries.
+    pub fn with_capacity(rows: usize, width: usize) -> Self {
+        Self {
+            start: Vec::with_capacity(rows + 1),
+            index: vec![0; rows * width + 1],
+            value: vec![0.0; rows * width + 1],
+        }
+    }
 
-/// `out[i, :] += Σ_k in[i, k] · w[k, :]`, skipping zero inputs. `xt` is the input transposed
-/// (`fan_in` rows of `stride`), `w` is `fan_in × cols` with contiguous rows (a column block of
-/// the weights), `out` is `n × cols` with contiguous rows.
+    fn example(&self, i: usize) -> (&[u32], &[f32]) {
+        let r = self.start[i]..self.start[i + 1];
+        (&self.index[r.clone()], &self.value[r])
+    }
+}
+
+/// Scans the `n × fan_in` block `x` (row-major) into `nz` and returns the number of non-zero
+/// values.
+///
+/// # Panics
+/// If `x` is too short or `nz` has no room for `n × fan_in` entries.
+pub fn scan_input(x: &[f32], n: usize, fan_in: usize, nz: &mut NonZeros) -> usize {
+    assert!(x.len() >= n * fan_in, "input too short");
+    assert!(nz.index.len() > n * fan_in, "no room for the scan");
+    nz.start.clear();
+    nz.start.push(0);
+    let mut at = 0;
+    for row in x.chunks_exact(fan_in).take(n) {
+        for (k, &v) in row.iter().enumerate() {
+            // Written every time, kept only when non-zero: no branch to mispredict.
+            nz.index[at] = u32::try_from(k).expect("layer widths fit in u32");
+            nz.value[at] = v;
+            at += usize::from(v != 0.0);
+        }
+        nz.start.push(at);
+    }
+    at
+}
+
+/// Vectors per column block of [`sparse_forward`] (8 × 16 = 128 columns with AVX-512).
+const BLOCK_VECTORS: usize = 8;
+
+/// `out[i, :] += Σ_k in[i, k] · W[k, cols]`, skipping zero inputs. `nz` describes the `n`
+/// examples' inputs, `w` is the whole weight matrix (rows of `ldw`), `out` is `n × cols.len()`
+/// with contiguous rows.
+///
+/// # Panics
+/// If the shapes disagree.
 pub fn sparse_forward(
-    xt: &[f32],
-    stride: usize,
+    nz: &NonZeros,
     n: usize,
-    w: ArrayView2<'_, f32>,
-    mut out: ArrayViewMut2<'_, f32>,
+    w: &[f32],
+    ldw: usize,
+    cols: Range<usize>,
+    out: &mut ArrayViewMut2<'_, f32>,
 ) {
-    let cols = w.ncols();
-    let mut j0 = 0;
-    while j0 < cols {
-        let j1 = (j0 + FORWARD_BLOCK).min(cols);
-        for (xk, wk) in xt.chunks_exact(stride).zip(w.rows()) {
-            let wb = &wk.to_slice().expect("weight rows are contiguous")[j0..j1];
-            for (i, &v) in xk[..n].iter().enumerate() {
-                if v != 0.0 {
-                    let mut o = out.row_mut(i);
-                    let o = o.as_slice_mut().expect("output rows are contiguous");
-                    axpy(v, wb, &mut o[j0..j1]);
+    assert_eq!(out.dim(), (n, cols.len()), "output shape differs");
+    assert!(cols.end <= ldw, "columns beyond the weights");
+    assert!(nz.start.len() > n, "fewer scanned examples than rows");
+    Arch::new().dispatch(Forward {
+        nz,
+        w,
+        ldw,
+        cols,
+        out,
+    });
+}
+
+struct Forward<'a, 'b> {
+    nz: &'a NonZeros,
+    w: &'a [f32],
+    ldw: usize,
+    cols: Range<usize>,
+    out: &'a mut ArrayViewMut2<'b, f32>,
+}
+
+impl WithSimd for Forward<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Self {
+            nz,
+            w,
+            ldw,
+            cols,
+            out,
+        } = self;
+        let lanes = std::mem::size_of::<S::f32s>() / std::mem::size_of::<f32>();
+        let block = BLOCK_VECTORS * lanes;
+        for (i, mut row) in out.axis_iter_mut(Axis(0)).enumerate() {
+            let o = row.as_slice_mut().expect("output rows are contiguous");
+            let (index, value) = nz.example(i);
+            let mut j = 0;
+            while j < cols.len() {
+                let width = if cols.len() - j >= block {
+                    block
+                } else {
+                    cols.len() - j
+                };
+                let col = cols.start + j;
+                let (head, tail) = S::as_mut_simd_f32s(&mut o[j..j + width]);
+                if let Ok(head) = <&mut [S::f32s; BLOCK_VECTORS]>::try_from(&mut *head) {
+                    let mut acc = *head;
+                    for (&k, &v) in index.iter().zip(value) {
+                        let at = k as usize * ldw + col;
+                        let (wv, _) = S::as_simd_f32s(&w[at..at + block]);
+                        let wv: &[S::f32s; BLOCK_VECTORS] = wv.try_into().expect("a whole block");
+                        let x = simd.splat_f32s(v);
+                        for (a, &wc) in acc.iter_mut().zip(wv) {
+                            *a = simd.mul_add_e_f32s(x, wc, *a);
+                        }
+                    }
+                    *head = acc;
+                } else {
+                    // The last, narrower block: vector by vector, then lane by lane.
+                    for (&k, &v) in index.iter().zip(value) {
+                        let at = k as usize * ldw + col;
+                        let (wv, wt) = S::as_simd_f32s(&w[at..at + width]);
+                        let x = simd.splat_f32s(v);
+                        for (a, &wc) in head.iter_mut().zip(wv) {
+                            *a = simd.mul_add_e_f32s(x, wc, *a);
+                        }
+                        for (t, &wc) in tail.iter_mut().zip(wt) {
+                            *t = v.mul_add(wc, *t);
+                        }
+                    }
                 }
+                j += width;
             }
         }
-        j0 = j1;
     }
 }
 
@@ -66,65 +184,149 @@ pub enum BelowMask {
 
 /// The fused backward walk over one layer's weights, row `k` by row `k`.
 ///
-/// If `below` is given, first sets `below[i, k] = δ_i · W[k, :]` from the old row (for the
-/// examples the mask selects, 0 elsewhere); then updates the row in place,
-/// `W[k, :] −= lr · Σ_i in[i, k] δ_i`, skipping zero inputs. Rows whose input is zero on the
-/// whole batch are skipped entirely when the mask allows it.
+/// If `below` is given, sets `below[i, k] = δ_i · W[k, :]` from the old row (for the examples
+/// the mask selects, 0 elsewhere); and updates the row in place, `W[k, :] −= lr · Σ_i in[i, k]
+/// δ_i`, skipping zero inputs. Rows whose input is zero on the whole batch are skipped
+/// entirely when the mask allows it.
 ///
-/// `xt` holds the block's input units transposed (rows of `stride`), `w` the block's weight
-/// rows (contiguous), `delta` is `n × fan_out` row-major and `below` is `n × block`.
+/// `x` is the layer input (`n` rows of `fan_in`, row-major) and `w` holds the weight rows
+/// `k0..` (row-major, contiguous); `delta` is `n × fan_out` row-major and `below` is
+/// `n × (rows of w)`.
+///
+/// # Panics
+/// If the shapes disagree.
 pub fn backward_walk(
-    xt: &[f32],
-    stride: usize,
-    n: usize,
-    mut w: ArrayViewMut2<'_, f32>,
+    x: &[f32],
+    fan_in: usize,
+    k0: usize,
+    w: &mut [f32],
     delta: &[f32],
-    mut below: Option<(ArrayViewMut2<'_, f32>, BelowMask)>,
+    below: Option<(ArrayViewMut2<'_, f32>, BelowMask)>,
     lr: f32,
 ) {
-    let fan_out = w.ncols();
-    if let Some((b, BelowMask::NonZeroInputs)) = below.as_mut() {
-        b.fill(0.0);
+    let n = x.len() / fan_in.max(1);
+    assert_eq!(x.len(), n * fan_in, "input is not whole rows");
+    let fan_out = delta.len() / n.max(1);
+    assert_eq!(delta.len(), n * fan_out, "delta is not n whole rows");
+    let units = w.len() / fan_out.max(1);
+    assert_eq!(w.len(), units * fan_out, "weights are not whole rows");
+    assert!(k0 + units <= fan_in, "weight rows beyond the input");
+    if let Some((b, _)) = &below {
+        assert_eq!(b.dim(), (n, units), "below shape differs");
     }
-    for (k, (xk, mut wk)) in xt.chunks_exact(stride).zip(w.rows_mut()).enumerate() {
-        let wk = wk.as_slice_mut().expect("weight rows are contiguous");
-        let xk = &xk[..n];
-        let all_zero = xk.iter().all(|&v| v == 0.0);
-        let all_inputs = matches!(below, Some((_, BelowMask::All)));
-        if all_zero && !all_inputs {
-            continue;
+    if n == 0 {
+        return;
+    }
+    Arch::new().dispatch(Walk {
+        x,
+        fan_in,
+        k0,
+        n,
+        w,
+        fan_out,
+        delta,
+        below,
+        lr,
+    });
+}
+
+struct Walk<'a, 'b> {
+    x: &'a [f32],
+    fan_in: usize,
+    k0: usize,
+    n: usize,
+    w: &'a mut [f32],
+    fan_out: usize,
+    delta: &'a [f32],
+    below: Option<(ArrayViewMut2<'b, f32>, BelowMask)>,
+    lr: f32,
+}
+
+impl WithSimd for Walk<'_, '_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Self {
+            x,
+            fan_in,
+            k0,
+            n,
+            w,
+            fan_out,
+            delta,
+            mut below,
+            lr,
+        } = self;
+        if let Some((b, BelowMask::NonZeroInputs)) = below.as_mut() {
+            b.fill(0.0);
         }
-        // Every dot product reads the old row, so all of them come before any update.
-        if let Some((b, _)) = below.as_mut() {
-            for_groups(xk, all_inputs, lr, |rows, _| {
-                let deltas = group_rows(delta, rows, fan_out);
-                let dots = dot_group(&deltas[..rows.len()], wk);
-                for (g, &i) in rows.iter().enumerate() {
-                    b[[i, k]] = dots[g];
+        let all = matches!(below, Some((_, BelowMask::All)));
+        let dots_wanted = below.is_some();
+        for (k, wrow) in w.chunks_exact_mut(fan_out).enumerate() {
+            // Input `k0 + k` of every example: a column of `x`, read in place.
+            let xk = x[k0 + k..].iter().step_by(fan_in).take(n);
+            let active = xk.clone().filter(|&&v| v != 0.0).count();
+            if active == 0 && !all {
+                continue;
+            }
+            let mut put = |i: usize, d: f32| {
+                if let Some((b, _)) = below.as_mut() {
+                    b[[i, k]] = d;
                 }
-            });
-        }
-        if !all_zero {
-            for_groups(xk, false, lr, |rows, coef| {
-                let deltas = group_rows(delta, rows, fan_out);
-                update_row(wk, coef, &deltas[..rows.len()]);
-            });
+            };
+            let served = if all { n } else { active };
+            if served <= MAX_ROWS {
+                // One pass: the dots read each old value just before it is updated.
+                for_groups(xk.clone(), all, lr, |rows, coef| {
+                    match (dots_wanted, active > 0) {
+                        (true, true) => {
+                            pass::<S, true, true>(simd, wrow, delta, rows, coef, &mut put);
+                        }
+                        (true, false) => {
+                            pass::<S, true, false>(simd, wrow, delta, rows, coef, &mut put);
+                        }
+                        (false, true) => {
+                            pass::<S, false, true>(simd, wrow, delta, rows, coef, &mut put);
+                        }
+                        (false, false) => {}
+                    }
+                });
+            } else {
+                // Several groups: every dot must read the old row, so they all come first.
+                if dots_wanted {
+                    for_groups(xk.clone(), all, lr, |rows, coef| {
+                        pass::<S, true, false>(simd, wrow, delta, rows, coef, &mut put);
+                    });
+                }
+                if active > 0 {
+                    for_groups(xk.clone(), false, lr, |rows, coef| {
+                        pass::<S, false, true>(simd, wrow, delta, rows, coef, &mut put);
+                    });
+                }
+            }
         }
     }
 }
 
-/// Calls `f(rows, coefs)` for groups of up to [`GROUP`] examples: those with a non-zero
+/// Calls `f(rows, coefs)` for groups of up to [`MAX_ROWS`] examples: those with a non-zero
 /// input (or all of them), with coefficients `−lr · in[i, k]`.
-fn for_groups(xk: &[f32], all: bool, lr: f32, mut f: impl FnMut(&[usize], &[f32])) {
-    let mut rows = [0usize; GROUP];
-    let mut coef = [0.0f32; GROUP];
+#[inline(always)]
+fn for_groups<'x>(
+    xk: impl Iterator<Item = &'x f32>,
+    all: bool,
+    lr: f32,
+    mut f: impl FnMut(&[usize], &[f32]),
+) {
+    let mut rows = [0usize; MAX_ROWS];
+    let mut coef = [0.0f32; MAX_ROWS];
     let mut count = 0;
-    for (i, &v) in xk.iter().enumerate() {
+    for (i, &v) in xk.enumerate() {
         if v != 0.0 || all {
             rows[count] = i;
             coef[count] = -lr * v;
             count += 1;
-            if count == GROUP {
+            if count == MAX_ROWS {
                 f(&rows, &coef);
                 count = 0;
             }
@@ -135,135 +337,175 @@ fn for_groups(xk: &[f32], all: bool, lr: f32, mut f: impl FnMut(&[usize], &[f32]
     }
 }
 
-/// The delta rows of `rows` (padded with the first one).
-fn group_rows<'a>(delta: &'a [f32], rows: &[usize], width: usize) -> [&'a [f32]; GROUP] {
-    std::array::from_fn(|g| row(delta, rows[g.min(rows.len() - 1)], width))
-}
-
-/// Examples handled together by the backward walk: their dot products share each load of the
-/// weight row, and their updates share one load and store of it.
-const GROUP: usize = 8;
-const LANES: usize = 16;
-
-fn row(m: &[f32], i: usize, width: usize) -> &[f32] {
-    &m[i * width..(i + 1) * width]
-}
-
-/// `[x_g · w for each g]`, with one accumulator vector per example.
-fn dot_group(xs: &[&[f32]], w: &[f32]) -> [f32; GROUP] {
-    let mut acc = [[0.0f32; LANES]; GROUP];
-    let full = w.len() / LANES * LANES;
-    for (c, wc) in w[..full].chunks_exact(LANES).enumerate() {
-        for (a, x) in acc.iter_mut().zip(xs) {
-            let xc = &x[c * LANES..(c + 1) * LANES];
-            for l in 0..LANES {
-                a[l] += xc[l] * wc[l];
+/// [`row_pass`] over `wrow` for the delta rows `rows` (1 to [`MAX_ROWS`] of them), handing
+/// each dot product to `put(example, dot)`.
+#[inline(always)]
+fn pass<S: Simd, const DOTS: bool, const UPDATE: bool>(
+    simd: S,
+    wrow: &mut [f32],
+    delta: &[f32],
+    rows: &[usize],
+    coef: &[f32],
+    put: &mut impl FnMut(usize, f32),
+) {
+    let width = wrow.len();
+    macro_rules! run {
+        ($r:literal) => {{
+            let ds: [(&[S::f32s], &[f32]); $r] = std::array::from_fn(|g| {
+                S::as_simd_f32s(&delta[rows[g] * width..(rows[g] + 1) * width])
+            });
+            let c: &[f32; $r] = coef.try_into().expect("group size");
+            let dots = row_pass::<S, $r, DOTS, UPDATE>(simd, S::as_mut_simd_f32s(wrow), &ds, c);
+            if DOTS {
+                for (&i, d) in rows.iter().zip(dots) {
+                    put(i, d);
+                }
             }
-        }
+        }};
     }
-    let mut out = [0.0f32; GROUP];
-    for ((o, a), x) in out.iter_mut().zip(&acc).zip(xs) {
-        let tail: f32 = x[full..].iter().zip(&w[full..]).map(|(p, q)| p * q).sum();
-        *o = a.iter().sum::<f32>() + tail;
+    match rows.len() {
+        0 => {}
+        1 => run!(1),
+        2 => run!(2),
+        3 => run!(3),
+        4 => run!(4),
+        5 => run!(5),
+        6 => run!(6),
+        7 => run!(7),
+        8 => run!(8),
+        9 => run!(9),
+        10 => run!(10),
+        11 => run!(11),
+        _ => run!(12),
     }
-    out
-}
-
-/// `w += Σ_g coef_g · x_g` in one pass over `w`.
-fn update_row(w: &mut [f32], coef: &[f32], xs: &[&[f32]]) {
-    let full = w.len() / LANES * LANES;
-    let (body, tail) = w.split_at_mut(full);
-    for (c, wc) in body.chunks_exact_mut(LANES).enumerate() {
-        let mut acc = [0.0f32; LANES];
-        acc.copy_from_slice(wc);
-        for (&k, x) in coef.iter().zip(xs) {
-            let xc = &x[c * LANES..(c + 1) * LANES];
-            for l in 0..LANES {
-                acc[l] += k * xc[l];
-            }
-        }
-        wc.copy_from_slice(&acc);
-    }
-    for (j, t) in tail.iter_mut().enumerate() {
-        for (&k, x) in coef.iter().zip(xs) {
-            *t += k * x[full + j];
-        }
-    }
-}
-
-/// `y += a · x`.
-#[inline]
-pub fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
-    for (y, &x) in y.iter_mut().zip(x) {
-        *y += a * x;
-    }
-}
-
-/// `x · y` with several independent accumulators, so that the compiler can vectorise it.
-#[inline]
-pub fn dot(x: &[f32], y: &[f32]) -> f32 {
-    const LANES: usize = 16;
-    let mut acc = [0.0f32; LANES];
-    let xc = x.chunks_exact(LANES);
-    let yc = y.chunks_exact(LANES);
-    let tail: f32 = xc
-        .remainder()
-        .iter()
-        .zip(yc.remainder())
-        .map(|(a, b)| a * b)
-        .sum();
-    for (a, b) in xc.zip(yc) {
-        for j in 0..LANES {
-            acc[j] += a[j] * b[j];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
 
     #[test]
-    fn dot_and_axpy_match_naive_sums() {
-        let x: Vec<f32> = (0..37).map(|i| i as f32 * 0.5 - 3.0).collect();
-        let y: Vec<f32> = (0..37).map(|i| 1.0 / (1.0 + i as f32)).collect();
-        let naive: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
-        assert!((dot(&x, &y) - naive).abs() < 1e-4);
-        let mut z = y.clone();
-        axpy(2.0, &x, &mut z);
-        assert!(z
-            .iter()
-            .zip(&x)
-            .zip(&y)
-            .all(|((z, x), y)| (z - (y + 2.0 * x)).abs() < 1e-6));
-    }
-
-    #[test]
-    #[expect(clippy::float_cmp, reason = "same products summed in the same order")]
     fn sparse_forward_equals_the_dense_product() {
         // 3 examples × 4 inputs, with zeros, → 2 outputs.
         let x = [
             1.0f32, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5, -1.0, 0.0, 3.0,
         ];
         let w = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0];
-        let stride = 5;
-        let mut xt = vec![9.0; 4 * stride];
-        assert_eq!(transpose_count(&x, 3, 4, &mut xt, stride), 5);
-        let mut out = [0.0f32; 6];
-        sparse_forward(
-            &xt,
-            stride,
-            3,
-            ArrayView2::from_shape((4, 2), &w).unwrap(),
-            ArrayViewMut2::from_shape((3, 2), &mut out).unwrap(),
-        );
-        let mut dense = [0.0f32; 6];
+        let mut nz = NonZeros::with_capacity(3, 4);
+        assert_eq!(scan_input(&x, 3, 4, &mut nz), 5);
+        assert_eq!(nz.example(1), (&[][..], &[][..]));
+        assert_eq!(nz.example(2), (&[0, 1, 3][..], &[0.5, -1.0, 3.0][..]));
+        let mut out = Array2::<f32>::zeros((3, 2));
+        sparse_forward(&nz, 3, &w, 2, 0..2, &mut out.view_mut());
+        let mut dense = Array2::<f32>::zeros((3, 2));
         for i in 0..3 {
             for j in 0..2 {
-                dense[i * 2 + j] = (0..4).map(|k| x[i * 4 + k] * w[k * 2 + j]).sum();
+                dense[[i, j]] = (0..4).map(|k| x[i * 4 + k] * w[k * 2 + j]).sum();
             }
         }
         assert_eq!(out, dense);
+    }
+
+    /// A matrix with about a third exact zeros, like a rectifier layer's output.
+    fn sparse_matrix(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
+        Array2::from_shape_fn((rows, cols), |(i, j)| {
+            let h = (i * 131 + j * 71 + seed * 17) % 97;
+            if h % 3 == 0 {
+                0.0
+            } else {
+                h as f32 / 97.0 - 0.4
+            }
+        })
+    }
+
+    fn max_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
+        assert_eq!(a.dim(), b.dim());
+        a.iter()
+            .zip(b)
+            .map(|(p, q)| (p - q).abs())
+            .fold(0.0, f32::max)
+    }
+
+    #[test]
+    fn sparse_forward_matches_a_naive_product_on_wide_blocks_and_column_ranges() {
+        // 300 columns: two full blocks of 128 and a 44-wide rest (two vectors and 12 lanes).
+        let (n, fan_in, width) = (7, 50, 300);
+        let x = sparse_matrix(n, fan_in, 1);
+        let w = sparse_matrix(fan_in, width, 2);
+        let mut nz = NonZeros::with_capacity(n, fan_in);
+        scan_input(x.as_slice().unwrap(), n, fan_in, &mut nz);
+        let bias = sparse_matrix(n, width, 3);
+        let expected = &bias + &x.dot(&w);
+        let mut out = bias.clone();
+        sparse_forward(
+            &nz,
+            n,
+            w.as_slice().unwrap(),
+            width,
+            0..width,
+            &mut out.view_mut(),
+        );
+        assert!(max_diff(&out, &expected) < 1e-5);
+        let mut part = bias.slice(ndarray::s![.., 33..170]).to_owned();
+        sparse_forward(
+            &nz,
+            n,
+            w.as_slice().unwrap(),
+            width,
+            33..170,
+            &mut part.view_mut(),
+        );
+        assert!(max_diff(&part, &expected.slice(ndarray::s![.., 33..170]).to_owned()) < 1e-5);
+    }
+
+    #[test]
+    fn backward_walk_matches_the_two_dense_products() {
+        // 7 and 10 examples take one pass per row; 30 take groups (dots first, then updates).
+        let (fan_in, fan_out, lr) = (40, 70, 0.3);
+        for n in [7, 10, 30] {
+            let x = sparse_matrix(n, fan_in, n);
+            let delta = sparse_matrix(n, fan_out, 5);
+            let w0 = sparse_matrix(fan_in, fan_out, 7);
+            let w_expected = &w0 - &(lr * x.t().dot(&delta));
+            let dots = delta.dot(&w0.t());
+            for mask in [BelowMask::All, BelowMask::NonZeroInputs] {
+                let mut w = w0.clone();
+                let mut below = Array2::from_elem((n, fan_in), f32::NAN);
+                backward_walk(
+                    x.as_slice().unwrap(),
+                    fan_in,
+                    0,
+                    w.as_slice_mut().unwrap(),
+                    delta.as_slice().unwrap(),
+                    Some((below.view_mut(), mask)),
+                    lr,
+                );
+                assert!(max_diff(&w, &w_expected) < 1e-5, "n {n} {mask:?}");
+                let expected = match mask {
+                    BelowMask::All => dots.clone(),
+                    BelowMask::NonZeroInputs => Array2::from_shape_fn(dots.dim(), |(i, k)| {
+                        if x[[i, k]] == 0.0 {
+                            0.0
+                        } else {
+                            dots[[i, k]]
+                        }
+                    }),
+                };
+                assert!(max_diff(&below, &expected) < 1e-5, "n {n} {mask:?}");
+            }
+            // Without `below`, only the update.
+            let mut w = w0.clone();
+            backward_walk(
+                x.as_slice().unwrap(),
+                fan_in,
+                0,
+                w.as_slice_mut().unwrap(),
+                delta.as_slice().unwrap(),
+                None,
+                lr,
+            );
+            assert!(max_diff(&w, &w_expected) < 1e-5, "n {n} update only");
+        }
     }
 }
