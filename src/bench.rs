@@ -14,9 +14,11 @@ use clap::Args;
 use ndarray::{s, Array2, ArrayView2, Axis};
 use serde::Serialize;
 
-use crate::config;
+use crate::config::{self, RunConfig};
 use crate::data::{self, Dataset};
+use crate::message::{Command, RunState, Update};
 use crate::nn::{Activation, Kernels, Mlp, Workspace};
+use crate::train::{self, Trainer};
 
 /// Flags of `relutui bench`.
 #[derive(Debug, Clone, Args)]
@@ -61,6 +63,12 @@ pub struct BenchArgs {
     /// Seed of the initial weights and the batch order.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
+
+    /// First run the default dashboard run (rectifier and tanh, 3×1000, batch 10, the claims
+    /// every epoch) for N epochs in this process, taking every update and sample as the
+    /// dashboard does, and report its peak resident memory. 0 skips it.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub memory_epochs: usize,
 }
 
 fn parse_counts(s: &str) -> Result<Vec<usize>, String> {
@@ -119,11 +127,82 @@ pub struct Measurement {
     pub sparse_layers: Vec<bool>,
 }
 
+/// The `--memory-epochs` line of `relutui bench`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryMeasurement {
+    /// Always `"default_run_peak_rss"`.
+    pub measurement: &'static str,
+    pub epochs: usize,
+    pub seed: u64,
+    /// The process's peak resident set size after the run (`VmHWM`).
+    pub peak_rss_bytes: u64,
+    pub seconds: f64,
+}
+
+/// Runs the default dashboard run headless for `epochs` epochs and reads the peak RSS.
+fn measure_memory(epochs: usize, seed: u64) -> io::Result<MemoryMeasurement> {
+    let config = RunConfig {
+        epochs: Some(epochs),
+        seed,
+        ..RunConfig::default()
+    };
+    let splits = data::load(config.dataset, None).map_err(io::Error::other)?;
+    let t0 = Instant::now();
+    let handle = train::spawn(Trainer::new(&config, splits))?;
+    loop {
+        crossbeam_channel::select! {
+            recv(handle.updates) -> u => match u {
+                Ok(Update::State(RunState::Done)) | Err(_) => break,
+                Ok(_) => {}
+            },
+            recv(handle.samples) -> _ => {}
+        }
+    }
+    let _ = handle.commands.send(Command::Quit);
+    handle
+        .thread
+        .join()
+        .map_err(|_| io::Error::other("the trainer panicked"))?;
+    Ok(MemoryMeasurement {
+        measurement: "default_run_peak_rss",
+        epochs,
+        seed,
+        peak_rss_bytes: peak_rss_bytes()?,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// This process's peak resident set size so far (`VmHWM` in `/proc/self/status`, Linux).
+pub fn peak_rss_bytes() -> io::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+        .ok_or_else(|| io::Error::other("no VmHWM line in /proc/self/status"))
+}
+
 pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
+    let mut stdout = io::stdout().lock();
+    // First, in a process that has loaded nothing else yet.
+    if args.memory_epochs > 0 {
+        let m = measure_memory(args.memory_epochs, args.seed)?;
+        serde_json::to_writer(&mut stdout, &m)?;
+        stdout.write_all(b"\n")?;
+        stdout.flush()?;
+        eprintln!(
+            "default run, {} epochs (seed {}): peak RSS {:.1} MB in {:.0} s",
+            m.epochs,
+            m.seed,
+            m.peak_rss_bytes as f64 / 1e6,
+            m.seconds
+        );
+    }
     let splits = data::mnist10k().map_err(io::Error::other)?;
     let train = &splits.train;
     let (input, classes) = (splits.input_dim(), splits.classes);
-    let mut stdout = io::stdout().lock();
 
     // Warm up every network as the dashboard would train it.
     let mut nets: Vec<Mlp> = args
