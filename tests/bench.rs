@@ -47,7 +47,7 @@ fn every_measurement_is_a_json_line_with_its_figures() {
     let lines = lines(&out);
     // 2 batch sizes × 2 thread counts × 2 networks × 3 engines.
     assert_eq!(lines.len(), 24);
-    let params = (784 * 40 + 40 + 40 * 30 + 30 + 30 * 10 + 10) as f64;
+    let params = f64::from(784 * 40 + 40 + 40 * 30 + 30 + 30 * 10 + 10);
     for m in &lines {
         let eps = m["examples_per_sec"].as_f64().unwrap();
         assert!(eps > 0.0, "{m}");
