@@ -24,7 +24,7 @@ use ndarray::{s, Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::Splits;
+use crate::data::{Dataset, InputBuffer, Splits};
 use crate::message::ClaimsReport;
 use crate::nn::{Activation, Mlp, Workspace};
 use dead::DeadTracker;
@@ -89,9 +89,8 @@ impl OnRule {
 /// The fixed data behind the measurements, built once per run.
 #[derive(Debug, Clone)]
 pub struct ClaimsProbe {
-    /// The first `CLAIMS_PROBE_EXAMPLES` validation examples.
-    inputs: Array2<f32>,
-    labels: Vec<u8>,
+    /// The first `CLAIMS_PROBE_EXAMPLES` validation examples (as bytes, like every dataset).
+    examples: Dataset,
     /// The same inputs with fixed noise (see [`stability::noisy_copy`]).
     noisy: Array2<f32>,
     /// Sum of the pixel values of each probe example.
@@ -99,8 +98,7 @@ pub struct ClaimsProbe {
     /// Mean non-zero pixels per probe example.
     pixel_nnz: f64,
     /// The first `PROBE_FIT_EXAMPLES` training examples, for fitting the linear probes.
-    fit_inputs: Array2<f32>,
-    fit_labels: Vec<u8>,
+    fit: Dataset,
     classes: usize,
     pixel_probe_error: f64,
     seed: u64,
@@ -114,12 +112,11 @@ impl ClaimsProbe {
 
     /// [`ClaimsProbe::new`] with other subset sizes (for small tests).
     pub fn with_sizes(data: &Splits, seed: u64, probe: usize, fit: usize) -> Self {
-        let p = probe.min(data.valid.len());
-        let f = fit.min(data.train.len());
-        let inputs = data.valid.inputs.slice(s![..p, ..]).to_owned();
-        let fit_inputs = data.train.inputs.slice(s![..f, ..]).to_owned();
-        let fit_labels = data.train.labels[..f].to_vec();
-        let labels = data.valid.labels[..p].to_vec();
+        let examples = data.valid.slice(0..probe.min(data.valid.len()));
+        let fit = data.train.slice(0..fit.min(data.train.len()));
+        let (p, f) = (examples.len(), fit.len());
+        // Scaled while the probe is built, then dropped: measurements scale chunk by chunk.
+        let inputs = examples.inputs(0..p);
         // A stream of its own, so the noise never coincides with the weights' draws.
         let noise_seed = seed ^ 0x6e6f_6973_655f_7631;
         let noisy = stability::noisy_copy(&inputs.view(), stability::NOISE_SIGMA, noise_seed);
@@ -131,22 +128,20 @@ impl ClaimsProbe {
             f64::NAN
         } else {
             probe::probe_error(
-                &fit_inputs.view(),
-                &fit_labels,
+                &fit.inputs(0..f).view(),
+                fit.labels(),
                 &inputs.view(),
-                &labels,
+                examples.labels(),
                 data.classes,
                 seed,
             )
         };
         Self {
             pixel_nnz: flops::mean_nonzeros(&inputs.view()),
-            inputs,
-            labels,
+            examples,
             noisy,
             ink,
-            fit_inputs,
-            fit_labels,
+            fit,
             classes: data.classes,
             pixel_probe_error,
             seed,
@@ -154,7 +149,7 @@ impl ClaimsProbe {
     }
 
     pub fn examples(&self) -> usize {
-        self.labels.len()
+        self.examples.len()
     }
 
     pub fn pixel_probe_error(&self) -> f64 {
@@ -162,24 +157,31 @@ impl ClaimsProbe {
     }
 }
 
-/// One network's measurement state: a workspace and the dead-unit history.
+/// One network's measurement state: a workspace, its input chunk and the dead-unit history.
 #[derive(Debug, Clone)]
 pub struct NetClaims {
     ws: Workspace,
+    x: InputBuffer,
     tracker: DeadTracker,
 }
 
-/// Every hidden layer's activations for the rows of `x`, one `examples × units` array each.
-fn hidden_activations(mlp: &Mlp, x: &ArrayView2<'_, f32>, ws: &mut Workspace) -> Vec<Array2<f32>> {
+/// Every hidden layer's activations for the examples of `data`, one `examples × units` array
+/// each.
+fn hidden_activations(
+    mlp: &Mlp,
+    data: &Dataset,
+    ws: &mut Workspace,
+    x: &mut InputBuffer,
+) -> Vec<Array2<f32>> {
     // Filled in place, chunk by chunk: the activations exist once, never as parts plus a copy.
     let mut out: Vec<Array2<f32>> = mlp.layers()[..mlp.hidden_layers()]
         .iter()
-        .map(|l| Array2::zeros((x.nrows(), l.fan_out())))
+        .map(|l| Array2::zeros((data.len(), l.fan_out())))
         .collect();
     let mut start = 0;
-    while start < x.nrows() {
-        let end = (start + ws.capacity()).min(x.nrows());
-        mlp.forward(x.slice(s![start..end, ..]), ws);
+    while start < data.len() {
+        let end = (start + ws.capacity()).min(data.len());
+        mlp.forward(x.load(data, start..end), ws);
         for (l, o) in out.iter_mut().enumerate() {
             o.slice_mut(s![start..end, ..]).assign(&ws.hidden(l));
         }
@@ -188,19 +190,20 @@ fn hidden_activations(mlp: &Mlp, x: &ArrayView2<'_, f32>, ws: &mut Workspace) ->
     out
 }
 
-/// Hidden layer `layer`'s activations for the rows of `x`. One layer at a time keeps the
-/// probes' memory to one layer's representation of the fitting set.
+/// Hidden layer `layer`'s activations for the examples of `data`. One layer at a time keeps
+/// the probes' memory to one layer's representation of the fitting set.
 fn layer_activations(
     mlp: &Mlp,
-    x: &ArrayView2<'_, f32>,
+    data: &Dataset,
     layer: usize,
     ws: &mut Workspace,
+    x: &mut InputBuffer,
 ) -> Array2<f32> {
-    let mut out = Array2::zeros((x.nrows(), mlp.layers()[layer].fan_out()));
+    let mut out = Array2::zeros((data.len(), mlp.layers()[layer].fan_out()));
     let mut start = 0;
-    while start < x.nrows() {
-        let end = (start + ws.capacity()).min(x.nrows());
-        mlp.forward_hidden(x.slice(s![start..end, ..]), ws, layer);
+    while start < data.len() {
+        let end = (start + ws.capacity()).min(data.len());
+        mlp.forward_hidden(x.load(data, start..end), ws, layer);
         out.slice_mut(s![start..end, ..]).assign(&ws.hidden(layer));
         start = end;
     }
@@ -245,11 +248,13 @@ impl NetClaims {
             .iter()
             .map(crate::nn::Layer::fan_out)
             .collect();
+        let chunk = CHUNK.min(probe.examples().max(1));
         let mut me = Self {
-            ws: Workspace::new(mlp, CHUNK.min(probe.examples().max(1))),
+            ws: Workspace::new(mlp, chunk),
+            x: InputBuffer::new(chunk, mlp.input_dim()),
             tracker: DeadTracker::new(&widths),
         };
-        let clean = hidden_activations(mlp, &probe.inputs.view(), &mut me.ws);
+        let clean = hidden_activations(mlp, &probe.examples, &mut me.ws, &mut me.x);
         let on: Vec<Vec<bool>> = clean
             .iter()
             .map(|h| dead::on_for_any(&h.view(), OnRule::for_layer(mlp.activation(), &h.view())))
@@ -266,7 +271,7 @@ impl NetClaims {
     pub fn measure(&mut self, mlp: &Mlp, probe: &ClaimsProbe, epoch: usize) -> ClaimsReport {
         let t0 = Instant::now();
         let n = probe.examples();
-        let clean = hidden_activations(mlp, &probe.inputs.view(), &mut self.ws);
+        let clean = hidden_activations(mlp, &probe.examples, &mut self.ws, &mut self.x);
         let rules: Vec<OnRule> = clean
             .iter()
             .map(|h| OnRule::for_layer(mlp.activation(), &h.view()))
@@ -278,7 +283,7 @@ impl NetClaims {
             probe_examples: n,
             active_rule: rules.first().map_or("", |r| r.name()).to_string(),
             linear_probe_error_pixels: probe.pixel_probe_error,
-            linear_probe_fit_examples: probe.fit_labels.len(),
+            linear_probe_fit_examples: probe.fit.len(),
             flops_dense: flops::dense(mlp),
             ..ClaimsReport::default()
         };
@@ -297,14 +302,14 @@ impl NetClaims {
                 .push(representation::pearson(&counts_f, &probe.ink));
             report
                 .linear_probe_error
-                .push(if probe.fit_labels.is_empty() || n == 0 {
+                .push(if probe.fit.is_empty() || n == 0 {
                     f64::NAN
                 } else {
                     probe::probe_error(
-                        &layer_activations(mlp, &probe.fit_inputs.view(), l, &mut self.ws).view(),
-                        &probe.fit_labels,
+                        &layer_activations(mlp, &probe.fit, l, &mut self.ws, &mut self.x).view(),
+                        probe.fit.labels(),
                         &hv,
-                        &probe.labels,
+                        probe.examples.labels(),
                         probe.classes,
                         probe.seed,
                     )
@@ -430,7 +435,6 @@ impl Claims {
 )]
 mod tests {
     use super::*;
-    use crate::data::Dataset;
     use rand::Rng;
 
     /// A small synthetic dataset: 4-class blobs in 12 sparse "pixels" in [0, 1].
@@ -450,7 +454,7 @@ mod tests {
                     }
                 })
                 .collect();
-            Dataset::from_bytes(&pixels, labels, 12)
+            Dataset::from_bytes(pixels, labels, 12)
         };
         Splits {
             name: "toy".into(),

@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{self, Checkpoint, Mismatch, SavedNet, SavedRun};
 use crate::config::RunConfig;
-use crate::data::{Dataset, Splits};
+use crate::data::{Dataset, InputBuffer, Splits};
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
@@ -50,6 +50,8 @@ struct Net {
     mlp: Mlp,
     ws: Workspace,
     eval_ws: Workspace,
+    /// The evaluation chunk, scaled from the dataset's bytes.
+    eval_x: InputBuffer,
     epoch_loss: f64,
     epoch_l1: f64,
     epoch_batches: usize,
@@ -75,6 +77,7 @@ impl Net {
             name: act.name().into(),
             ws: Workspace::for_training(&mlp, config.batch_size),
             eval_ws: Workspace::new(&mlp, EVAL_CHUNK),
+            eval_x: InputBuffer::new(EVAL_CHUNK, input),
             epoch_loss: 0.0,
             epoch_l1: 0.0,
             epoch_batches: 0,
@@ -105,13 +108,14 @@ impl Net {
 
     /// Error rates and layer statistics on every split; for a frozen network also its loss.
     fn evaluate(&mut self, data: &Splits, l1: f32) {
+        let (ws, x) = (&mut self.eval_ws, &mut self.eval_x);
         self.evaluation = [
-            stats::evaluate(&self.mlp, &data.train, &mut self.eval_ws, false),
-            stats::evaluate(&self.mlp, &data.valid, &mut self.eval_ws, true),
-            stats::evaluate(&self.mlp, &data.test, &mut self.eval_ws, false),
+            stats::evaluate(&self.mlp, &data.train, ws, x, false),
+            stats::evaluate(&self.mlp, &data.valid, ws, x, true),
+            stats::evaluate(&self.mlp, &data.test, ws, x, false),
         ];
         self.frozen_loss = (self.diverged || self.epoch_batches == 0)
-            .then(|| frozen_loss(&self.mlp, &data.train, l1, &mut self.eval_ws));
+            .then(|| frozen_loss(&self.mlp, &data.train, l1, ws, x));
     }
 }
 
@@ -151,13 +155,19 @@ fn evaluation_finite(e: &[stats::Evaluation; 3]) -> bool {
 
 /// A network's mean loss and L1 term `l1 · mean Σ|h|` over `data`, as a diverged (frozen)
 /// network reports them.
-fn frozen_loss(mlp: &Mlp, data: &Dataset, l1: f32, ws: &mut Workspace) -> (f64, f64) {
+fn frozen_loss(
+    mlp: &Mlp,
+    data: &Dataset,
+    l1: f32,
+    ws: &mut Workspace,
+    x: &mut InputBuffer,
+) -> (f64, f64) {
     let (mut nll, mut abs) = (0.0, 0.0);
     let mut start = 0;
     while start < data.len() {
         let end = (start + ws.capacity()).min(data.len());
-        let x = data.inputs.slice(s![start..end, ..]);
-        nll += mlp.cost(x, &data.labels[start..end], 0.0, ws) * (end - start) as f64;
+        let x = x.load(data, start..end);
+        nll += mlp.cost(x, &data.labels()[start..end], 0.0, ws) * (end - start) as f64;
         abs += (0..mlp.hidden_layers())
             .map(|l| loss::l1_sum(&ws.hidden(l)))
             .sum::<f64>();
@@ -230,7 +240,7 @@ impl Trainer {
             order: (0..data.train.len()).collect(),
             batch_x: Array2::zeros((config.batch_size, input)),
             batch_y: Vec::with_capacity(config.batch_size),
-            probe: data.valid.inputs.slice(s![..probe_n, ..]).to_owned(),
+            probe: data.valid.inputs(0..probe_n),
             focus: (0, 0),
             samples_enabled: true,
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
