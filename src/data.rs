@@ -183,6 +183,11 @@ impl InputBuffer {
         self.x.nrows()
     }
 
+    /// Values per example.
+    pub fn dim(&self) -> usize {
+        self.x.ncols()
+    }
+
     /// The examples `rows` of `data` (at most [`InputBuffer::capacity`] of them), scaled.
     pub fn load(&mut self, data: &Dataset, rows: Range<usize>) -> ArrayView2<'_, f32> {
         let n = rows.len();
