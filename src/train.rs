@@ -96,7 +96,7 @@ impl Net {
     /// Rolls back to the last good state and stops training; the epoch's sums so far belong to
     /// the abandoned weights and are dropped.
     fn diverge(&mut self, reason: String) {
-        self.mlp.clone_from(&self.last_good);
+        copy_weights(&mut self.mlp, &self.last_good);
         self.diverged = true;
         self.just_diverged = Some(reason);
         self.epoch_loss = 0.0;
@@ -136,6 +136,28 @@ fn step_problem(st: &StepStats, ws: &Workspace) -> Option<String> {
             l + 1
         ))
     })
+}
+
+/// Makes `dst` equal to `src` by copying the weights into `dst`'s own arrays. `Mlp`'s derived
+/// `clone_from` builds a whole new network and drops the old one: at every epoch end that was
+/// a third copy of every network for a moment, made on the trainer thread, whose memory the
+/// allocator kept.
+fn copy_weights(dst: &mut Mlp, src: &Mlp) {
+    let same_shape = dst.activation() == src.activation()
+        && dst.layers().len() == src.layers().len()
+        && dst
+            .layers()
+            .iter()
+            .zip(src.layers())
+            .all(|(d, s)| d.weights.dim() == s.weights.dim() && d.bias.dim() == s.bias.dim());
+    if !same_shape {
+        dst.clone_from(src);
+        return;
+    }
+    for (d, s) in dst.layers_mut().iter_mut().zip(src.layers()) {
+        d.weights.assign(&s.weights);
+        d.bias.assign(&s.bias);
+    }
 }
 
 /// Non-finite weights or biases, if any.
@@ -630,7 +652,7 @@ impl Trainer {
                 net.epoch_batches = 0;
                 net.step_time = Duration::ZERO;
                 if !net.diverged {
-                    net.last_good.clone_from(&net.mlp);
+                    copy_weights(&mut net.last_good, &net.mlp);
                 }
                 report
             })
@@ -792,7 +814,7 @@ impl Trainer {
                     .enumerate()
                     .filter(|(_, n)| n.diverged)
                     .map(|(i, n)| {
-                        n.mlp.clone_from(&n.last_good);
+                        copy_weights(&mut n.mlp, &n.last_good);
                         n.diverged = false;
                         i
                     })
@@ -917,4 +939,26 @@ pub fn spawn(trainer: Trainer) -> std::io::Result<TrainerHandle> {
         samples: smp_rx,
         thread,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_weights_copies_in_place_and_falls_back_to_a_clone() {
+        let src = Mlp::new(6, &[5, 4], 3, Activation::Tanh, 1);
+        let mut dst = Mlp::new(6, &[5, 4], 3, Activation::Tanh, 2);
+        assert_ne!(dst, src);
+        let before: Vec<*const f32> = dst.layers().iter().map(|l| l.weights.as_ptr()).collect();
+        copy_weights(&mut dst, &src);
+        assert_eq!(dst, src);
+        let after: Vec<*const f32> = dst.layers().iter().map(|l| l.weights.as_ptr()).collect();
+        assert_eq!(before, after, "the weights were copied into the old arrays");
+
+        // Another shape or activation cannot be copied into: it becomes a clone.
+        let mut other = Mlp::new(6, &[7], 3, Activation::Rectifier, 3);
+        copy_weights(&mut other, &src);
+        assert_eq!(other, src);
+    }
 }
