@@ -93,6 +93,41 @@ impl Net {
         }
     }
 
+    /// Starts again from the initial weights of `seed`, as [`Net::new`] would, in the arrays
+    /// and buffers it has: a fresh network beside the old one would be one more copy of the
+    /// weights per press of `r`, which the allocator keeps.
+    fn reinit(&mut self, config: &RunConfig, input: usize, classes: usize, seed: u64) {
+        // Every field, so that a new one cannot be forgotten here.
+        let Net {
+            name: _,
+            mlp,
+            ws: _,
+            eval_ws: _,
+            eval_x: _,
+            epoch_loss,
+            epoch_l1,
+            epoch_batches,
+            step_time,
+            evaluation,
+            sample_loss,
+            sample_batches,
+            last_good,
+            diverged,
+            just_diverged,
+            frozen_loss,
+        } = self;
+        let fresh = Mlp::new(input, &config.hidden, classes, mlp.activation(), seed);
+        copy_weights(mlp, &fresh);
+        copy_weights(last_good, &fresh);
+        (*epoch_loss, *epoch_l1, *epoch_batches) = (0.0, 0.0, 0);
+        *step_time = Duration::ZERO;
+        *evaluation = Default::default();
+        (*sample_loss, *sample_batches) = (0.0, 0);
+        *diverged = false;
+        *just_diverged = None;
+        *frozen_loss = None;
+    }
+
     /// Rolls back to the last good state and stops training; the epoch's sums so far belong to
     /// the abandoned weights and are dropped.
     fn diverge(&mut self, reason: String) {
@@ -480,12 +515,18 @@ impl Trainer {
     fn init_nets(&mut self, seed: u64) {
         let (input, classes) = (self.data.input_dim(), self.data.classes);
         self.seed = seed;
-        self.nets = self
-            .config
-            .activations
-            .iter()
-            .map(|&a| Net::new(a, &self.config, input, classes, seed))
-            .collect();
+        if self.nets.is_empty() {
+            self.nets = self
+                .config
+                .activations
+                .iter()
+                .map(|&a| Net::new(a, &self.config, input, classes, seed))
+                .collect();
+        } else {
+            for net in &mut self.nets {
+                net.reinit(&self.config, input, classes, seed);
+            }
+        }
         self.claims.reset(self.nets.iter().map(|n| &n.mlp));
         self.pos = Position::default();
         self.unsaved = true;
