@@ -197,7 +197,20 @@ impl Checkpoint {
 
     /// The file's bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut w = Writer::default();
+        // One buffer of the final size, header first (its length and checksum are filled in
+        // last): the weights are most of the file, and a payload grown by doubling and then
+        // copied behind a header would be up to three copies of them at once.
+        let floats: usize = self
+            .nets
+            .iter()
+            .flat_map(|n| n.layers.iter().chain(n.last_good.iter().flatten()))
+            .map(|l| l.weights.len() + l.bias.len())
+            .sum();
+        let units: usize = self.run.hidden.iter().sum();
+        let mut w = Writer(Vec::with_capacity(
+            HEADER_BYTES + 4 * floats + 8 * units * self.nets.len() + 1024,
+        ));
+        w.0.resize(HEADER_BYTES, 0);
         let r = &self.run;
         w.str(&r.dataset);
         w.opt(r.data_dir.as_ref(), |w, d| w.str(d));
@@ -237,13 +250,19 @@ impl Checkpoint {
                 }
             }
         }
-        let payload = w.0;
-        let mut out = Vec::with_capacity(HEADER_BYTES + payload.len());
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-        out.extend_from_slice(&payload);
+        let mut out = w.0;
+        let (header, payload) = out.split_at_mut(HEADER_BYTES);
+        let length = payload.len() as u64;
+        let crc = crc32fast::hash(payload);
+        header.copy_from_slice(
+            &[
+                &MAGIC[..],
+                &VERSION.to_le_bytes(),
+                &length.to_le_bytes(),
+                &crc.to_le_bytes(),
+            ]
+            .concat(),
+        );
         out
     }
 
@@ -709,6 +728,37 @@ mod tests {
                 },
             ],
         }
+    }
+
+    #[test]
+    fn encoding_fills_one_buffer_sized_up_front() {
+        // Default-sized networks: had the buffer grown by doubling, its capacity would be far
+        // past the file's length.
+        let mut ck = sample();
+        let big = |k: f32| {
+            [(784, 1000), (1000, 1000), (1000, 10)]
+                .iter()
+                .map(|&(i, o)| Layer {
+                    weights: Array2::from_elem((i, o), k),
+                    bias: Array1::from_elem(o, k),
+                })
+                .collect::<Vec<_>>()
+        };
+        (ck.run.input_dim, ck.run.classes) = (784, 10);
+        ck.run.hidden = vec![1000, 1000];
+        for (n, k) in ck.nets.iter_mut().zip([1.0, 2.0]) {
+            n.layers = big(k);
+            n.dead_last_on = vec![vec![NEVER_ON; 1000]; 2];
+        }
+        ck.nets[0].last_good = Some(big(3.0));
+        let bytes = ck.encode();
+        assert!(bytes.len() > 3 * 4 * 1_794_000);
+        assert!(
+            bytes.capacity() - bytes.len() <= 1024,
+            "{}",
+            bytes.capacity()
+        );
+        assert_eq!(Checkpoint::decode(&bytes).unwrap(), ck);
     }
 
     #[test]

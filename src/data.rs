@@ -9,7 +9,9 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, ArrayViewMut2};
+use std::ops::Range;
+
+use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
 
 /// The 10,000 MNIST digits shipped in `datasets/mnist10k/` (see `datasets/README.md`).
 const MNIST10K_IMAGES: &[u8] = include_bytes!("../datasets/mnist10k/mnist10k-images-idx3-ubyte.gz");
@@ -72,23 +74,34 @@ impl fmt::Display for DatasetKind {
     }
 }
 
-/// Inputs (one example per row, scaled to [0, 1]) and their class labels.
+/// Examples and their class labels. The inputs are kept as the file's bytes (one row of `dim`
+/// per example), a quarter of their size as `f32`; they are scaled to [0, 1] ([`scale`]) only
+/// when copied into a batch or an evaluation chunk ([`Dataset::gather`],
+/// [`Dataset::rows_into`], [`InputBuffer`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    pub inputs: Array2<f32>,
-    pub labels: Vec<u8>,
+    pixels: Array2<u8>,
+    labels: Vec<u8>,
+}
+
+/// A stored byte as a network input: `p / 255`, in [0, 1].
+#[inline]
+pub fn scale(p: u8) -> f32 {
+    f32::from(p) / 255.0
+}
+
+/// Scales the bytes `src` into `dst` (same length).
+fn scale_into(src: ArrayView1<'_, u8>, mut dst: ArrayViewMut1<'_, f32>) {
+    dst.zip_mut_with(&src, |d, &p| *d = scale(p));
 }
 
 impl Dataset {
-    /// Builds a dataset from raw bytes, `dim` bytes per example, scaling them by 1/255.
-    pub fn from_bytes(pixels: &[u8], labels: Vec<u8>, dim: usize) -> Self {
-        debug_assert_eq!(pixels.len(), labels.len() * dim);
-        let inputs = Array2::from_shape_vec(
-            (labels.len(), dim),
-            pixels.iter().map(|&p| f32::from(p) / 255.0).collect(),
-        )
-        .expect("pixel count matches the labels");
-        Self { inputs, labels }
+    /// Builds a dataset from raw bytes, `dim` bytes per example (`pixels.len()` must be
+    /// `labels.len() · dim`).
+    pub fn from_bytes(pixels: Vec<u8>, labels: Vec<u8>, dim: usize) -> Self {
+        let pixels = Array2::from_shape_vec((labels.len(), dim), pixels)
+            .expect("pixel count matches the labels");
+        Self { pixels, labels }
     }
 
     pub fn len(&self) -> usize {
@@ -100,25 +113,91 @@ impl Dataset {
     }
 
     pub fn dim(&self) -> usize {
-        self.inputs.ncols()
+        self.pixels.ncols()
+    }
+
+    /// The stored bytes, one row per example.
+    pub fn pixels(&self) -> ArrayView2<'_, u8> {
+        self.pixels.view()
+    }
+
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
     }
 
     /// The examples `range`, as a new dataset.
     #[must_use]
-    pub fn slice(&self, range: std::ops::Range<usize>) -> Self {
+    pub fn slice(&self, range: Range<usize>) -> Self {
         Self {
-            inputs: self.inputs.slice(ndarray::s![range.clone(), ..]).to_owned(),
+            pixels: self.pixels.slice(s![range.clone(), ..]).to_owned(),
             labels: self.labels[range].to_vec(),
         }
     }
 
-    /// Copies the examples `indices` into the first rows of `x` and their labels into `y`.
+    /// Scales the examples `rows` into the first rows of `x`.
+    pub fn rows_into(&self, rows: Range<usize>, x: &mut ArrayViewMut2<'_, f32>) {
+        for (src, dst) in self
+            .pixels
+            .slice(s![rows, ..])
+            .rows()
+            .into_iter()
+            .zip(x.rows_mut())
+        {
+            scale_into(src, dst);
+        }
+    }
+
+    /// The examples `rows`, scaled, as a new array (for one-off uses; loops use an
+    /// [`InputBuffer`]).
+    pub fn inputs(&self, rows: Range<usize>) -> Array2<f32> {
+        let mut x = Array2::zeros((rows.len(), self.dim()));
+        self.rows_into(rows, &mut x.view_mut());
+        x
+    }
+
+    /// Scales the examples `indices` into the first rows of `x` and copies their labels into `y`.
     pub fn gather(&self, indices: &[usize], x: &mut ArrayViewMut2<'_, f32>, y: &mut Vec<u8>) {
         y.clear();
         for (row, &i) in indices.iter().enumerate() {
-            x.row_mut(row).assign(&self.inputs.row(i));
+            scale_into(self.pixels.row(i), x.row_mut(row));
             y.push(self.labels[i]);
         }
+    }
+}
+
+/// Room for a chunk of up to `capacity` examples as `f32`, refilled from a [`Dataset`]'s bytes
+/// for each chunk: evaluation walks a whole split through it without ever scaling the split.
+#[derive(Debug, Clone)]
+pub struct InputBuffer {
+    x: Array2<f32>,
+}
+
+impl InputBuffer {
+    pub fn new(capacity: usize, dim: usize) -> Self {
+        Self {
+            x: Array2::zeros((capacity, dim)),
+        }
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.x.nrows()
+    }
+
+    /// Values per example.
+    pub fn dim(&self) -> usize {
+        self.x.ncols()
+    }
+
+    /// The examples `rows` of `data` (at most [`InputBuffer::capacity`] of them), scaled.
+    pub fn load(&mut self, data: &Dataset, rows: Range<usize>) -> ArrayView2<'_, f32> {
+        let n = rows.len();
+        assert!(
+            n <= self.capacity(),
+            "{n} rows exceed the buffer's {}",
+            self.capacity()
+        );
+        data.rows_into(rows, &mut self.x.view_mut());
+        self.x.slice(s![..n, ..])
     }
 }
 
@@ -193,8 +272,7 @@ fn read_idx_file(path: &Path) -> Result<idx::Idx, DataError> {
     idx::read_sized(BufReader::new(file), &name, length)
 }
 
-/// Checked images and labels, still as bytes: each split is scaled to f32 on its own, so
-/// the whole file never exists twice as f32.
+/// Checked images and labels, before the split.
 struct RawImages {
     pixels: Vec<u8>,
     labels: Vec<u8>,
@@ -210,9 +288,9 @@ impl RawImages {
         self.dim
     }
 
-    fn dataset(&self, range: std::ops::Range<usize>) -> Dataset {
+    fn dataset(&self, range: Range<usize>) -> Dataset {
         Dataset::from_bytes(
-            &self.pixels[range.start * self.dim..range.end * self.dim],
+            self.pixels[range.start * self.dim..range.end * self.dim].to_vec(),
             self.labels[range].to_vec(),
             self.dim,
         )
@@ -357,11 +435,11 @@ fn load_cifar10(dir: &Path) -> Result<Splits, DataError> {
             problem: "needs at least 2 records to split into validation and test".into(),
         });
     }
-    let all_test = Dataset::from_bytes(&test.pixels, test.labels, cifar::IMAGE_BYTES);
+    let all_test = Dataset::from_bytes(test.pixels, test.labels, cifar::IMAGE_BYTES);
     let half = all_test.len() / 2;
     Ok(Splits {
         name: "cifar10".into(),
-        train: Dataset::from_bytes(&pixels, labels, cifar::IMAGE_BYTES),
+        train: Dataset::from_bytes(pixels, labels, cifar::IMAGE_BYTES),
         valid: all_test.slice(0..half),
         test: all_test.slice(half..all_test.len()),
         classes: cifar::CLASSES,
@@ -372,6 +450,20 @@ fn load_cifar10(dir: &Path) -> Result<Splits, DataError> {
 mod tests {
     use super::*;
 
+    /// The conversion the datasets used to apply once at load time, kept here as the reference
+    /// that batches and chunks scaled on demand must match bit for bit.
+    fn old_f32(pixels: &[u8], dim: usize) -> Array2<f32> {
+        Array2::from_shape_vec(
+            (pixels.len() / dim, dim),
+            pixels.iter().map(|&p| f32::from(p) / 255.0).collect(),
+        )
+        .unwrap()
+    }
+
+    fn bits(x: &ArrayView2<'_, f32>) -> Vec<u32> {
+        x.iter().map(|v| v.to_bits()).collect()
+    }
+
     #[test]
     fn embedded_mnist10k_loads_and_splits_in_order() {
         let s = mnist10k().unwrap();
@@ -380,13 +472,12 @@ mod tests {
             (8000, 1000, 1000)
         );
         assert_eq!(s.input_dim(), 784);
-        assert!(s.train.inputs.iter().all(|&v| (0.0..=1.0).contains(&v)));
         // Digits are mostly background: about 80 % of pixels are exactly 0.
-        let zeros = s.train.inputs.iter().filter(|&&v| v == 0.0).count() as f64
-            / s.train.inputs.len() as f64;
+        let px = s.train.pixels();
+        let zeros = px.iter().filter(|&&v| v == 0).count() as f64 / px.len() as f64;
         assert!((0.7..0.9).contains(&zeros), "zero fraction {zeros}");
         let mut counts = [0usize; 10];
-        for &l in &s.test.labels {
+        for &l in s.test.labels() {
             counts[usize::from(l)] += 1;
         }
         assert!(
@@ -396,12 +487,73 @@ mod tests {
     }
 
     #[test]
-    fn gather_copies_rows_and_labels() {
-        let d = Dataset::from_bytes(&[0, 255, 51, 102, 153, 204], vec![1, 2, 3], 2);
-        let mut x = Array2::zeros((4, 2));
-        let mut y = Vec::new();
-        d.gather(&[2, 0], &mut x.view_mut(), &mut y);
-        assert_eq!(y, vec![3, 1]);
-        assert!((x[[0, 0]] - 0.6).abs() < 1e-6 && (x[[1, 1]] - 1.0).abs() < 1e-6);
+    fn inputs_are_stored_as_bytes_and_scaled_like_the_old_f32_copy() {
+        let s = mnist10k().unwrap();
+        // One byte per pixel: n × dim u8, the file's own values.
+        let px = s.train.pixels();
+        assert_eq!(px.dim(), (8000, 784));
+        assert_eq!(std::mem::size_of_val(px.as_slice().unwrap()), 8000 * 784);
+        let all = idx::read(MNIST10K_IMAGES, "mnist10k").unwrap().data;
+        assert_eq!(
+            s.valid.pixels().as_slice().unwrap(),
+            &all[8000 * 784..9000 * 784]
+        );
+        let old = old_f32(px.as_slice().unwrap(), 784);
+
+        // A shuffled mini-batch, into a larger buffer, as the trainer gathers it.
+        let indices = [7999, 0, 4321, 17, 17, 2500, 123, 6000, 42, 7000];
+        let mut x = Array2::from_elem((12, 784), f32::NAN);
+        let mut y = vec![99];
+        s.train.gather(&indices, &mut x.view_mut(), &mut y);
+        for (row, &i) in indices.iter().enumerate() {
+            assert_eq!(
+                bits(&x.slice(s![row..=row, ..])),
+                bits(&old.slice(s![i..=i, ..]))
+            );
+        }
+        assert!(
+            x.slice(s![10.., ..]).iter().all(|v| v.is_nan()),
+            "rows past the batch untouched"
+        );
+        assert_eq!(y, indices.map(|i| s.train.labels()[i]));
+
+        // Evaluation chunks, the last one short, and the one-off copy.
+        let mut buf = InputBuffer::new(300, 784);
+        for start in (0..8000).step_by(300) {
+            let end = (start + 300).min(8000);
+            let chunk = buf.load(&s.train, start..end);
+            assert_eq!(chunk.nrows(), end - start);
+            assert_eq!(bits(&chunk), bits(&old.slice(s![start..end, ..])));
+        }
+        assert_eq!(
+            bits(&s.train.inputs(100..250).view()),
+            bits(&old.slice(s![100..250, ..]))
+        );
+
+        // Every byte value, not just those in the digits.
+        let every: Vec<u8> = (0..=255).collect();
+        let d = Dataset::from_bytes(every.clone(), vec![0; 16], 16);
+        assert_eq!(
+            bits(&d.inputs(0..16).view()),
+            bits(&old_f32(&every, 16).view())
+        );
+        assert!(d.inputs(0..16).iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!((scale(0), scale(255)), (0.0, 1.0));
+    }
+
+    #[test]
+    fn slices_keep_bytes_and_labels() {
+        let d = Dataset::from_bytes(vec![0, 255, 51, 102, 153, 204], vec![1, 2, 3], 2);
+        let s = d.slice(1..3);
+        assert_eq!(s.pixels(), ndarray::array![[51u8, 102], [153, 204]]);
+        assert_eq!(s.labels(), &[2, 3]);
+        assert_eq!(s.dim(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "exceed")]
+    fn a_chunk_larger_than_the_buffer_is_refused() {
+        let d = Dataset::from_bytes(vec![0; 8], vec![0; 4], 2);
+        let _ = InputBuffer::new(3, 2).load(&d, 0..4);
     }
 }

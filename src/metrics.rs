@@ -20,11 +20,11 @@ pub mod stability;
 
 use std::time::Instant;
 
-use ndarray::{s, Array2, ArrayView2, Axis};
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::data::Splits;
+use crate::data::{Dataset, InputBuffer, Splits};
 use crate::message::ClaimsReport;
 use crate::nn::{Activation, Mlp, Workspace};
 use dead::DeadTracker;
@@ -38,8 +38,6 @@ pub const PROBE_FIT_EXAMPLES: usize = 2000;
 pub const RELATIVE_THRESHOLD: f32 = 0.1;
 /// Rows per forward pass.
 const CHUNK: usize = 100;
-/// Whether networks are measured on threads of their own (faster, more memory at once).
-const PARALLEL_CLAIMS: bool = false;
 
 /// When a unit counts as on.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -89,9 +87,8 @@ impl OnRule {
 /// The fixed data behind the measurements, built once per run.
 #[derive(Debug, Clone)]
 pub struct ClaimsProbe {
-    /// The first `CLAIMS_PROBE_EXAMPLES` validation examples.
-    inputs: Array2<f32>,
-    labels: Vec<u8>,
+    /// The first `CLAIMS_PROBE_EXAMPLES` validation examples (as bytes, like every dataset).
+    examples: Dataset,
     /// The same inputs with fixed noise (see [`stability::noisy_copy`]).
     noisy: Array2<f32>,
     /// Sum of the pixel values of each probe example.
@@ -99,8 +96,7 @@ pub struct ClaimsProbe {
     /// Mean non-zero pixels per probe example.
     pixel_nnz: f64,
     /// The first `PROBE_FIT_EXAMPLES` training examples, for fitting the linear probes.
-    fit_inputs: Array2<f32>,
-    fit_labels: Vec<u8>,
+    fit: Dataset,
     classes: usize,
     pixel_probe_error: f64,
     seed: u64,
@@ -114,12 +110,11 @@ impl ClaimsProbe {
 
     /// [`ClaimsProbe::new`] with other subset sizes (for small tests).
     pub fn with_sizes(data: &Splits, seed: u64, probe: usize, fit: usize) -> Self {
-        let p = probe.min(data.valid.len());
-        let f = fit.min(data.train.len());
-        let inputs = data.valid.inputs.slice(s![..p, ..]).to_owned();
-        let fit_inputs = data.train.inputs.slice(s![..f, ..]).to_owned();
-        let fit_labels = data.train.labels[..f].to_vec();
-        let labels = data.valid.labels[..p].to_vec();
+        let examples = data.valid.slice(0..probe.min(data.valid.len()));
+        let fit = data.train.slice(0..fit.min(data.train.len()));
+        let (p, f) = (examples.len(), fit.len());
+        // Scaled while the probe is built, then dropped: measurements scale chunk by chunk.
+        let inputs = examples.inputs(0..p);
         // A stream of its own, so the noise never coincides with the weights' draws.
         let noise_seed = seed ^ 0x6e6f_6973_655f_7631;
         let noisy = stability::noisy_copy(&inputs.view(), stability::NOISE_SIGMA, noise_seed);
@@ -131,22 +126,20 @@ impl ClaimsProbe {
             f64::NAN
         } else {
             probe::probe_error(
-                &fit_inputs.view(),
-                &fit_labels,
+                fit.inputs(0..f).view_mut(),
+                fit.labels(),
                 &inputs.view(),
-                &labels,
+                examples.labels(),
                 data.classes,
                 seed,
             )
         };
         Self {
             pixel_nnz: flops::mean_nonzeros(&inputs.view()),
-            inputs,
-            labels,
+            examples,
             noisy,
             ink,
-            fit_inputs,
-            fit_labels,
+            fit,
             classes: data.classes,
             pixel_probe_error,
             seed,
@@ -154,7 +147,7 @@ impl ClaimsProbe {
     }
 
     pub fn examples(&self) -> usize {
-        self.labels.len()
+        self.examples.len()
     }
 
     pub fn pixel_probe_error(&self) -> f64 {
@@ -162,45 +155,96 @@ impl ClaimsProbe {
     }
 }
 
-/// One network's measurement state: a workspace and the dead-unit history.
+/// One network's measurement state: the dead-unit history.
 #[derive(Debug, Clone)]
 pub struct NetClaims {
-    ws: Workspace,
     tracker: DeadTracker,
 }
 
-/// Every hidden layer's activations for the rows of `x`, one `examples × units` array each.
-fn hidden_activations(mlp: &Mlp, x: &ArrayView2<'_, f32>, ws: &mut Workspace) -> Vec<Array2<f32>> {
-    // Filled in place, chunk by chunk: the activations exist once, never as parts plus a copy.
-    let mut out: Vec<Array2<f32>> = mlp.layers()[..mlp.hidden_layers()]
-        .iter()
-        .map(|l| Array2::zeros((x.nrows(), l.fan_out())))
-        .collect();
+/// The buffers of a measurement, made once for a network shape and reused by every network
+/// (they are measured one after another) at every epoch: tens of megabytes found anew each
+/// epoch, on the trainer's thread, were kept by the allocator long after they were freed.
+#[derive(Debug, Clone)]
+struct Scratch {
+    ws: Workspace,
+    /// The input chunk, scaled from the probe's bytes.
+    x: InputBuffer,
+    /// Every hidden layer's activations on the clean probe, `examples × units` each.
+    clean: Vec<Array2<f32>>,
+    /// One layer's activations on the fitting set (or the pixels), standardised in place by
+    /// the linear probe: room for the widest.
+    fit: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(mlp: &Mlp, probe: &ClaimsProbe) -> Self {
+        let chunk = CHUNK.min(probe.examples().max(1));
+        let hidden = &mlp.layers()[..mlp.hidden_layers()];
+        let widest = hidden
+            .iter()
+            .map(crate::nn::Layer::fan_out)
+            .max()
+            .unwrap_or(0);
+        Self {
+            ws: Workspace::new(mlp, chunk),
+            x: InputBuffer::new(chunk, mlp.input_dim()),
+            clean: hidden
+                .iter()
+                .map(|l| Array2::zeros((probe.examples(), l.fan_out())))
+                .collect(),
+            fit: vec![0.0; probe.fit.len() * widest],
+        }
+    }
+
+    /// Whether these buffers are made for networks of `mlp`'s shape.
+    fn fits(&self, mlp: &Mlp) -> bool {
+        self.x.dim() == mlp.input_dim()
+            && self.clean.len() == mlp.hidden_layers()
+            && self
+                .clean
+                .iter()
+                .zip(mlp.layers())
+                .all(|(c, l)| c.ncols() == l.fan_out())
+    }
+}
+
+/// Every hidden layer's activations for the examples of `data`, into `out` (one
+/// `examples × units` array per layer), chunk by chunk.
+fn hidden_activations(
+    mlp: &Mlp,
+    data: &Dataset,
+    ws: &mut Workspace,
+    x: &mut InputBuffer,
+    out: &mut [Array2<f32>],
+) {
     let mut start = 0;
-    while start < x.nrows() {
-        let end = (start + ws.capacity()).min(x.nrows());
-        mlp.forward(x.slice(s![start..end, ..]), ws);
+    while start < data.len() {
+        let end = (start + ws.capacity()).min(data.len());
+        mlp.forward(x.load(data, start..end), ws);
         for (l, o) in out.iter_mut().enumerate() {
             o.slice_mut(s![start..end, ..]).assign(&ws.hidden(l));
         }
         start = end;
     }
-    out
 }
 
-/// Hidden layer `layer`'s activations for the rows of `x`. One layer at a time keeps the
-/// probes' memory to one layer's representation of the fitting set.
-fn layer_activations(
+/// Hidden layer `layer`'s activations for the examples of `data`, in the front of `buf`. One
+/// layer at a time keeps the probes' memory to one layer's representation of the fitting set.
+fn layer_activations<'b>(
     mlp: &Mlp,
-    x: &ArrayView2<'_, f32>,
+    data: &Dataset,
     layer: usize,
     ws: &mut Workspace,
-) -> Array2<f32> {
-    let mut out = Array2::zeros((x.nrows(), mlp.layers()[layer].fan_out()));
+    x: &mut InputBuffer,
+    buf: &'b mut [f32],
+) -> ArrayViewMut2<'b, f32> {
+    let shape = (data.len(), mlp.layers()[layer].fan_out());
+    let mut out = ArrayViewMut2::from_shape(shape, &mut buf[..shape.0 * shape.1])
+        .expect("the buffer holds the widest layer");
     let mut start = 0;
-    while start < x.nrows() {
-        let end = (start + ws.capacity()).min(x.nrows());
-        mlp.forward_hidden(x.slice(s![start..end, ..]), ws, layer);
+    while start < data.len() {
+        let end = (start + ws.capacity()).min(data.len());
+        mlp.forward_hidden(x.load(data, start..end), ws, layer);
         out.slice_mut(s![start..end, ..]).assign(&ws.hidden(layer));
         start = end;
     }
@@ -240,16 +284,16 @@ fn noisy_stability(
 
 impl NetClaims {
     /// Starts tracking `mlp`, recording which units are on at initialisation (epoch 0).
-    pub fn new(mlp: &Mlp, probe: &ClaimsProbe) -> Self {
+    fn new(mlp: &Mlp, probe: &ClaimsProbe, scratch: &mut Scratch) -> Self {
         let widths: Vec<usize> = mlp.layers()[..mlp.hidden_layers()]
             .iter()
             .map(crate::nn::Layer::fan_out)
             .collect();
         let mut me = Self {
-            ws: Workspace::new(mlp, CHUNK.min(probe.examples().max(1))),
             tracker: DeadTracker::new(&widths),
         };
-        let clean = hidden_activations(mlp, &probe.inputs.view(), &mut me.ws);
+        let Scratch { ws, x, clean, .. } = scratch;
+        hidden_activations(mlp, &probe.examples, ws, x, clean);
         let on: Vec<Vec<bool>> = clean
             .iter()
             .map(|h| dead::on_for_any(&h.view(), OnRule::for_layer(mlp.activation(), &h.view())))
@@ -263,22 +307,29 @@ impl NetClaims {
     }
 
     /// Measures everything for `mlp` at the end of `epoch`.
-    pub fn measure(&mut self, mlp: &Mlp, probe: &ClaimsProbe, epoch: usize) -> ClaimsReport {
+    fn measure(
+        &mut self,
+        mlp: &Mlp,
+        probe: &ClaimsProbe,
+        scratch: &mut Scratch,
+        epoch: usize,
+    ) -> ClaimsReport {
         let t0 = Instant::now();
         let n = probe.examples();
-        let clean = hidden_activations(mlp, &probe.inputs.view(), &mut self.ws);
+        let Scratch { ws, x, clean, fit } = scratch;
+        hidden_activations(mlp, &probe.examples, ws, x, clean);
         let rules: Vec<OnRule> = clean
             .iter()
             .map(|h| OnRule::for_layer(mlp.activation(), &h.view()))
             .collect();
-        let stability = noisy_stability(mlp, &probe.noisy.view(), &clean, &rules, &mut self.ws);
+        let stability = noisy_stability(mlp, &probe.noisy.view(), clean, &rules, ws);
 
         let mut input_nnz = vec![probe.pixel_nnz];
         let mut report = ClaimsReport {
             probe_examples: n,
             active_rule: rules.first().map_or("", |r| r.name()).to_string(),
             linear_probe_error_pixels: probe.pixel_probe_error,
-            linear_probe_fit_examples: probe.fit_labels.len(),
+            linear_probe_fit_examples: probe.fit.len(),
             flops_dense: flops::dense(mlp),
             ..ClaimsReport::default()
         };
@@ -297,14 +348,14 @@ impl NetClaims {
                 .push(representation::pearson(&counts_f, &probe.ink));
             report
                 .linear_probe_error
-                .push(if probe.fit_labels.is_empty() || n == 0 {
+                .push(if probe.fit.is_empty() || n == 0 {
                     f64::NAN
                 } else {
                     probe::probe_error(
-                        &layer_activations(mlp, &probe.fit_inputs.view(), l, &mut self.ws).view(),
-                        &probe.fit_labels,
+                        layer_activations(mlp, &probe.fit, l, ws, x, fit),
+                        probe.fit.labels(),
                         &hv,
-                        &probe.labels,
+                        probe.examples.labels(),
                         probe.classes,
                         probe.seed,
                     )
@@ -333,10 +384,12 @@ impl NetClaims {
     }
 }
 
-/// The trainer's claims state: the fixed probe data and one [`NetClaims`] per network.
+/// The trainer's claims state: the fixed probe data, the buffers of a measurement and one
+/// [`NetClaims`] per network.
 #[derive(Debug, Clone)]
 pub struct Claims {
     probe: ClaimsProbe,
+    scratch: Option<Scratch>,
     nets: Vec<NetClaims>,
 }
 
@@ -348,6 +401,7 @@ impl Claims {
     pub fn from_probe(probe: ClaimsProbe) -> Self {
         Self {
             probe,
+            scratch: None,
             nets: Vec::new(),
         }
     }
@@ -370,10 +424,24 @@ impl Claims {
 
     /// Starts tracking freshly initialised networks, forgetting the old ones.
     pub fn reset<'a>(&mut self, nets: impl IntoIterator<Item = &'a Mlp>) {
+        let (probe, scratch) = (&self.probe, &mut self.scratch);
         self.nets = nets
             .into_iter()
-            .map(|m| NetClaims::new(m, &self.probe))
+            .map(|m| NetClaims::new(m, probe, Self::scratch_for(scratch, m, probe)))
             .collect();
+    }
+
+    /// The buffers for measuring `mlp`: the ones there are, unless they were made for another
+    /// shape.
+    fn scratch_for<'s>(
+        scratch: &'s mut Option<Scratch>,
+        mlp: &Mlp,
+        probe: &ClaimsProbe,
+    ) -> &'s mut Scratch {
+        if scratch.as_ref().is_some_and(|s| !s.fits(mlp)) {
+            *scratch = None;
+        }
+        scratch.get_or_insert_with(|| Scratch::new(mlp, probe))
     }
 
     /// One report per network at the end of `epoch`.
@@ -382,28 +450,13 @@ impl Claims {
         nets: impl IntoIterator<Item = &'a Mlp>,
         epoch: usize,
     ) -> Vec<ClaimsReport> {
-        let probe = &self.probe;
-        let pairs: Vec<(&Mlp, &mut NetClaims)> = nets.into_iter().zip(&mut self.nets).collect();
-        // One network at a time: measured in parallel, the networks' representations of the
-        // probe sets would all be alive at once and push a default run past its memory budget.
-        if pairs.len() < 2 || !PARALLEL_CLAIMS {
-            return pairs
-                .into_iter()
-                .map(|(mlp, c)| c.measure(mlp, probe, epoch))
-                .collect();
-        }
-        // One thread per network, as the trainer evaluates them: the numbers do not depend on
-        // it, and it halves the wall time of the measurements with two networks on two cores.
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = pairs
-                .into_iter()
-                .map(|(mlp, c)| scope.spawn(move || c.measure(mlp, probe, epoch)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
+        // One network at a time, through one set of buffers: measured in parallel, the
+        // networks' representations of the probe sets would all be alive at once.
+        let (probe, scratch) = (&self.probe, &mut self.scratch);
+        nets.into_iter()
+            .zip(&mut self.nets)
+            .map(|(mlp, c)| c.measure(mlp, probe, Self::scratch_for(scratch, mlp, probe), epoch))
+            .collect()
     }
 
     /// Revives every network's silent units with weights drawn from `(seed, step)`; returns
@@ -430,7 +483,6 @@ impl Claims {
 )]
 mod tests {
     use super::*;
-    use crate::data::Dataset;
     use rand::Rng;
 
     /// A small synthetic dataset: 4-class blobs in 12 sparse "pixels" in [0, 1].
@@ -450,7 +502,7 @@ mod tests {
                     }
                 })
                 .collect();
-            Dataset::from_bytes(&pixels, labels, 12)
+            Dataset::from_bytes(pixels, labels, 12)
         };
         Splits {
             name: "toy".into(),
@@ -489,8 +541,9 @@ mod tests {
         );
         for act in [Activation::Rectifier, Activation::Tanh] {
             let mlp = Mlp::new(12, &[16, 8], 4, act, 2);
-            let mut c = NetClaims::new(&mlp, &probe);
-            let r = c.measure(&mlp, &probe, 1);
+            let mut scratch = Scratch::new(&mlp, &probe);
+            let mut c = NetClaims::new(&mlp, &probe, &mut scratch);
+            let r = c.measure(&mlp, &probe, &mut scratch, 1);
             assert_eq!(r.probe_examples, 100);
             assert_eq!(r.linear_probe_fit_examples, 200);
             for v in [&r.active_threshold, &r.linear_probe_error] {
@@ -516,7 +569,7 @@ mod tests {
                 assert!(r.active_threshold.iter().all(|&t| t > 0.0));
             }
             // The same network and data measure the same, timing aside.
-            let mut again = c.measure(&mlp, &probe, 2);
+            let mut again = c.measure(&mlp, &probe, &mut scratch, 2);
             again.claims_seconds = r.claims_seconds;
             assert_eq!(again, r);
         }

@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayView2, Axis};
 
-use crate::data::Dataset;
+use crate::data::{Dataset, InputBuffer};
 use crate::nn::{Mlp, Workspace};
 
 /// Statistics of one hidden layer over a set of examples.
@@ -102,8 +102,15 @@ pub struct Evaluation {
     pub layers: Vec<LayerStats>,
 }
 
-/// Evaluates `mlp` on `data` in chunks of the workspace's capacity.
-pub fn evaluate(mlp: &Mlp, data: &Dataset, ws: &mut Workspace, with_layers: bool) -> Evaluation {
+/// Evaluates `mlp` on `data` in chunks of the workspace's capacity, scaled into `x` (which
+/// must hold as many examples as the workspace).
+pub fn evaluate(
+    mlp: &Mlp,
+    data: &Dataset,
+    ws: &mut Workspace,
+    x: &mut InputBuffer,
+    with_layers: bool,
+) -> Evaluation {
     let bounds = mlp.activation().bounds();
     let mut accs: Vec<LayerAccumulator> = if with_layers {
         mlp.layers()[..mlp.hidden_layers()]
@@ -118,8 +125,8 @@ pub fn evaluate(mlp: &Mlp, data: &Dataset, ws: &mut Workspace, with_layers: bool
     let mut start = 0;
     while start < data.len() {
         let end = (start + chunk).min(data.len());
-        mlp.forward(data.inputs.slice(ndarray::s![start..end, ..]), ws);
-        errors += ws.count_errors(&data.labels[start..end]);
+        mlp.forward(x.load(data, start..end), ws);
+        errors += ws.count_errors(&data.labels()[start..end]);
         for (l, acc) in accs.iter_mut().enumerate() {
             acc.add(&ws.hidden(l));
         }
@@ -184,13 +191,14 @@ mod tests {
     #[test]
     fn evaluate_counts_errors_over_chunks() {
         let mlp = Mlp::new(4, &[3], 2, Activation::Rectifier, 1);
-        let data = Dataset::from_bytes(&[10; 4 * 7], vec![0, 1, 0, 1, 0, 1, 1], 4);
+        let data = Dataset::from_bytes(vec![10; 4 * 7], vec![0, 1, 0, 1, 0, 1, 1], 4);
         // All inputs are equal, so every prediction is the same class.
         let mut ws = Workspace::new(&mlp, 3);
-        let e = evaluate(&mlp, &data, &mut ws, true);
+        let e = evaluate(&mlp, &data, &mut ws, &mut InputBuffer::new(3, 4), true);
         assert!(e.error == 3.0 / 7.0 || e.error == 4.0 / 7.0, "{}", e.error);
         assert_eq!(e.layers.len(), 1);
         let mut ws_big = Workspace::new(&mlp, 100);
-        assert_eq!(evaluate(&mlp, &data, &mut ws_big, true), e);
+        let mut x_big = InputBuffer::new(100, 4);
+        assert_eq!(evaluate(&mlp, &data, &mut ws_big, &mut x_big, true), e);
     }
 }

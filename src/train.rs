@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{self, Checkpoint, Mismatch, SavedNet, SavedRun};
 use crate::config::RunConfig;
-use crate::data::{Dataset, Splits};
+use crate::data::{Dataset, InputBuffer, Splits};
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
@@ -50,6 +50,8 @@ struct Net {
     mlp: Mlp,
     ws: Workspace,
     eval_ws: Workspace,
+    /// The evaluation chunk, scaled from the dataset's bytes.
+    eval_x: InputBuffer,
     epoch_loss: f64,
     epoch_l1: f64,
     epoch_batches: usize,
@@ -75,6 +77,7 @@ impl Net {
             name: act.name().into(),
             ws: Workspace::for_training(&mlp, config.batch_size),
             eval_ws: Workspace::new(&mlp, EVAL_CHUNK),
+            eval_x: InputBuffer::new(EVAL_CHUNK, input),
             epoch_loss: 0.0,
             epoch_l1: 0.0,
             epoch_batches: 0,
@@ -90,10 +93,45 @@ impl Net {
         }
     }
 
+    /// Starts again from the initial weights of `seed`, as [`Net::new`] would, in the arrays
+    /// and buffers it has: a fresh network beside the old one would be one more copy of the
+    /// weights per press of `r`, which the allocator keeps.
+    fn reinit(&mut self, config: &RunConfig, input: usize, classes: usize, seed: u64) {
+        // Every field, so that a new one cannot be forgotten here.
+        let Net {
+            name: _,
+            mlp,
+            ws: _,
+            eval_ws: _,
+            eval_x: _,
+            epoch_loss,
+            epoch_l1,
+            epoch_batches,
+            step_time,
+            evaluation,
+            sample_loss,
+            sample_batches,
+            last_good,
+            diverged,
+            just_diverged,
+            frozen_loss,
+        } = self;
+        let fresh = Mlp::new(input, &config.hidden, classes, mlp.activation(), seed);
+        copy_weights(mlp, &fresh);
+        copy_weights(last_good, &fresh);
+        (*epoch_loss, *epoch_l1, *epoch_batches) = (0.0, 0.0, 0);
+        *step_time = Duration::ZERO;
+        *evaluation = Default::default();
+        (*sample_loss, *sample_batches) = (0.0, 0);
+        *diverged = false;
+        *just_diverged = None;
+        *frozen_loss = None;
+    }
+
     /// Rolls back to the last good state and stops training; the epoch's sums so far belong to
     /// the abandoned weights and are dropped.
     fn diverge(&mut self, reason: String) {
-        self.mlp.clone_from(&self.last_good);
+        copy_weights(&mut self.mlp, &self.last_good);
         self.diverged = true;
         self.just_diverged = Some(reason);
         self.epoch_loss = 0.0;
@@ -105,13 +143,14 @@ impl Net {
 
     /// Error rates and layer statistics on every split; for a frozen network also its loss.
     fn evaluate(&mut self, data: &Splits, l1: f32) {
+        let (ws, x) = (&mut self.eval_ws, &mut self.eval_x);
         self.evaluation = [
-            stats::evaluate(&self.mlp, &data.train, &mut self.eval_ws, false),
-            stats::evaluate(&self.mlp, &data.valid, &mut self.eval_ws, true),
-            stats::evaluate(&self.mlp, &data.test, &mut self.eval_ws, false),
+            stats::evaluate(&self.mlp, &data.train, ws, x, false),
+            stats::evaluate(&self.mlp, &data.valid, ws, x, true),
+            stats::evaluate(&self.mlp, &data.test, ws, x, false),
         ];
         self.frozen_loss = (self.diverged || self.epoch_batches == 0)
-            .then(|| frozen_loss(&self.mlp, &data.train, l1, &mut self.eval_ws));
+            .then(|| frozen_loss(&self.mlp, &data.train, l1, ws, x));
     }
 }
 
@@ -134,6 +173,28 @@ fn step_problem(st: &StepStats, ws: &Workspace) -> Option<String> {
     })
 }
 
+/// Makes `dst` equal to `src` by copying the weights into `dst`'s own arrays. `Mlp`'s derived
+/// `clone_from` builds a whole new network and drops the old one: at every epoch end that was
+/// a third copy of every network for a moment, made on the trainer thread, whose memory the
+/// allocator kept.
+fn copy_weights(dst: &mut Mlp, src: &Mlp) {
+    let same_shape = dst.activation() == src.activation()
+        && dst.layers().len() == src.layers().len()
+        && dst
+            .layers()
+            .iter()
+            .zip(src.layers())
+            .all(|(d, s)| d.weights.dim() == s.weights.dim() && d.bias.dim() == s.bias.dim());
+    if !same_shape {
+        dst.clone_from(src);
+        return;
+    }
+    for (d, s) in dst.layers_mut().iter_mut().zip(src.layers()) {
+        d.weights.assign(&s.weights);
+        d.bias.assign(&s.bias);
+    }
+}
+
 /// Non-finite weights or biases, if any.
 fn weights_problem(mlp: &Mlp) -> Option<String> {
     mlp.layers().iter().enumerate().find_map(|(i, l)| {
@@ -151,13 +212,19 @@ fn evaluation_finite(e: &[stats::Evaluation; 3]) -> bool {
 
 /// A network's mean loss and L1 term `l1 · mean Σ|h|` over `data`, as a diverged (frozen)
 /// network reports them.
-fn frozen_loss(mlp: &Mlp, data: &Dataset, l1: f32, ws: &mut Workspace) -> (f64, f64) {
+fn frozen_loss(
+    mlp: &Mlp,
+    data: &Dataset,
+    l1: f32,
+    ws: &mut Workspace,
+    x: &mut InputBuffer,
+) -> (f64, f64) {
     let (mut nll, mut abs) = (0.0, 0.0);
     let mut start = 0;
     while start < data.len() {
         let end = (start + ws.capacity()).min(data.len());
-        let x = data.inputs.slice(s![start..end, ..]);
-        nll += mlp.cost(x, &data.labels[start..end], 0.0, ws) * (end - start) as f64;
+        let x = x.load(data, start..end);
+        nll += mlp.cost(x, &data.labels()[start..end], 0.0, ws) * (end - start) as f64;
         abs += (0..mlp.hidden_layers())
             .map(|l| loss::l1_sum(&ws.hidden(l)))
             .sum::<f64>();
@@ -230,7 +297,7 @@ impl Trainer {
             order: (0..data.train.len()).collect(),
             batch_x: Array2::zeros((config.batch_size, input)),
             batch_y: Vec::with_capacity(config.batch_size),
-            probe: data.valid.inputs.slice(s![..probe_n, ..]).to_owned(),
+            probe: data.valid.inputs(0..probe_n),
             focus: (0, 0),
             samples_enabled: true,
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
@@ -448,12 +515,18 @@ impl Trainer {
     fn init_nets(&mut self, seed: u64) {
         let (input, classes) = (self.data.input_dim(), self.data.classes);
         self.seed = seed;
-        self.nets = self
-            .config
-            .activations
-            .iter()
-            .map(|&a| Net::new(a, &self.config, input, classes, seed))
-            .collect();
+        if self.nets.is_empty() {
+            self.nets = self
+                .config
+                .activations
+                .iter()
+                .map(|&a| Net::new(a, &self.config, input, classes, seed))
+                .collect();
+        } else {
+            for net in &mut self.nets {
+                net.reinit(&self.config, input, classes, seed);
+            }
+        }
         self.claims.reset(self.nets.iter().map(|n| &n.mlp));
         self.pos = Position::default();
         self.unsaved = true;
@@ -620,7 +693,7 @@ impl Trainer {
                 net.epoch_batches = 0;
                 net.step_time = Duration::ZERO;
                 if !net.diverged {
-                    net.last_good.clone_from(&net.mlp);
+                    copy_weights(&mut net.last_good, &net.mlp);
                 }
                 report
             })
@@ -782,7 +855,7 @@ impl Trainer {
                     .enumerate()
                     .filter(|(_, n)| n.diverged)
                     .map(|(i, n)| {
-                        n.mlp.clone_from(&n.last_good);
+                        copy_weights(&mut n.mlp, &n.last_good);
                         n.diverged = false;
                         i
                     })
@@ -907,4 +980,26 @@ pub fn spawn(trainer: Trainer) -> std::io::Result<TrainerHandle> {
         samples: smp_rx,
         thread,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_weights_copies_in_place_and_falls_back_to_a_clone() {
+        let src = Mlp::new(6, &[5, 4], 3, Activation::Tanh, 1);
+        let mut dst = Mlp::new(6, &[5, 4], 3, Activation::Tanh, 2);
+        assert_ne!(dst, src);
+        let before: Vec<*const f32> = dst.layers().iter().map(|l| l.weights.as_ptr()).collect();
+        copy_weights(&mut dst, &src);
+        assert_eq!(dst, src);
+        let after: Vec<*const f32> = dst.layers().iter().map(|l| l.weights.as_ptr()).collect();
+        assert_eq!(before, after, "the weights were copied into the old arrays");
+
+        // Another shape or activation cannot be copied into: it becomes a clone.
+        let mut other = Mlp::new(6, &[7], 3, Activation::Rectifier, 3);
+        copy_weights(&mut other, &src);
+        assert_eq!(other, src);
+    }
 }

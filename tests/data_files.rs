@@ -51,9 +51,8 @@ fn mnist_style_files_load_raw_gzip_and_dotted_names() {
             assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (500, 100, 50));
             assert_eq!(s.input_dim(), 16);
             // File order is kept: validation starts at training example 500.
-            assert!((s.valid.inputs[[0, 0]] - (500 % 256) as f32 / 255.0).abs() < 1e-6);
-            assert_eq!(s.valid.labels[0], 0);
-            assert!(s.train.inputs.iter().all(|v| (0.0..=1.0).contains(v)));
+            assert_eq!(s.valid.pixels()[[0, 0]], (500 % 256) as u8);
+            assert_eq!(s.valid.labels()[0], 0);
         }
     }
 }
@@ -95,9 +94,10 @@ fn cifar10_uses_all_training_batches_and_halves_the_test_batch() {
     let s = data::load(DatasetKind::Cifar10, Some(dir.path())).unwrap();
     assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (100, 5, 5));
     assert_eq!(s.input_dim(), 3072);
-    assert!((s.train.inputs[[99, 0]] - 5.0 / 255.0).abs() < 1e-6);
-    assert!((s.valid.inputs[[0, 0]] - 200.0 / 255.0).abs() < 1e-6);
-    assert!((s.test.inputs[[0, 0]] - 201.0 / 255.0).abs() < 1e-6);
+    assert_eq!(s.train.pixels()[[99, 0]], 5);
+    assert_eq!(s.valid.pixels()[[0, 0]], 200);
+    assert_eq!(s.test.pixels()[[0, 0]], 201);
+    assert!((s.test.inputs(0..1)[[0, 0]] - 201.0 / 255.0).abs() < 1e-6);
 
     // The official archive's folder is found too.
     let outer = tempfile::tempdir().unwrap();

@@ -82,3 +82,61 @@ fn networks_start_equal_and_share_the_batches() {
     }
     assert_eq!(a.networks().next(), b.networks().nth(1));
 }
+
+/// `r` (`Command::Reinit`) starts over from the new seed's weights and batch order, reusing
+/// the old networks' memory: what follows is exactly a fresh run with that seed (training,
+/// evaluation and claims), whenever the command arrives and even after a network diverged.
+#[test]
+fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
+    use relutui::message::{Command, Update};
+    use relutui::train;
+    use std::time::Duration;
+
+    let mut fresh_config = config();
+    fresh_config.seed = 9;
+    let mut fresh = Trainer::new(&fresh_config, small_splits()).without_samples();
+    for _ in 0..fresh.batches_per_epoch() {
+        fresh.train_batch();
+    }
+    let expected: Vec<_> = fresh.finish_epoch(0.0).iter().map(without_timing).collect();
+
+    // A rate that diverges the rectifier within the first epoch, so that the reinit also has
+    // a frozen network to bring back.
+    let mut wild = config();
+    wild.lr = 50.0;
+    let t = Trainer::new(&wild, small_splits()).without_samples();
+    let handle = train::spawn(t).unwrap();
+    let next = || {
+        handle
+            .updates
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the trainer answers")
+    };
+    while !matches!(next(), Update::Diverged { .. }) {}
+    handle.commands.send(Command::SetLr(config().lr)).unwrap();
+    handle.commands.send(Command::Reinit { seed: 9 }).unwrap();
+    while !matches!(next(), Update::Reinitialised { seed: 9, .. }) {}
+    let mut got = Vec::new();
+    while got.len() < expected.len() {
+        if let Update::Epoch(r) = next() {
+            got.push(without_timing(&r));
+        }
+    }
+    handle.commands.send(Command::Quit).unwrap();
+    handle.thread.join().unwrap();
+    // The claims probe's noise and its linear probes' batch order come from the run's --seed,
+    // which `r` does not change: those three fields are the only ones allowed to differ.
+    let seeded_by_the_run = |mut v: serde_json::Value| {
+        for f in [
+            "active_set_stability",
+            "linear_probe_error",
+            "linear_probe_error_pixels",
+        ] {
+            assert!(v.as_object_mut().unwrap().remove(f).is_some(), "{f}");
+        }
+        v
+    };
+    let got: Vec<_> = got.into_iter().map(seeded_by_the_run).collect();
+    let expected: Vec<_> = expected.into_iter().map(seeded_by_the_run).collect();
+    assert_eq!(got, expected);
+}

@@ -9,7 +9,7 @@
 //! measurement, not a converged classifier.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array1, Array2, ArrayView2, Axis};
+use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -45,8 +45,10 @@ pub struct LinearProbe {
 
 impl LinearProbe {
     /// Fits `x` (`examples × features`) to `labels` in `0..classes`; `seed` orders the batches.
+    /// `x` is standardised in place (and so overwritten): a layer's representation of the
+    /// fitting set is large, and a copy of it would double the probe's memory.
     pub fn fit(
-        x: &ArrayView2<'_, f32>,
+        x: ArrayViewMut2<'_, f32>,
         labels: &[u8],
         classes: usize,
         budget: &ProbeBudget,
@@ -64,8 +66,7 @@ impl LinearProbe {
         let norm = 1.0 / (live as f32).sqrt();
         // Constant features carry nothing: scale 0 removes them.
         let scale = var.mapv(|v| if v > 1e-12 { norm / v.sqrt() } else { 0.0 });
-        // In place on one copy: the representation may be large.
-        let mut standard = x.to_owned();
+        let mut standard = x;
         standard -= &mean;
         standard *= &scale;
 
@@ -128,8 +129,9 @@ impl LinearProbe {
 }
 
 /// Fits on `(fit_x, fit_y)` and returns the error on `(eval_x, eval_y)`.
+/// `fit_x` is overwritten (see [`LinearProbe::fit`]).
 pub fn probe_error(
-    fit_x: &ArrayView2<'_, f32>,
+    fit_x: ArrayViewMut2<'_, f32>,
     fit_y: &[u8],
     eval_x: &ArrayView2<'_, f32>,
     eval_y: &[u8],
@@ -162,7 +164,7 @@ mod tests {
     fn separable_classes_are_learned() {
         let (x, y) = blobs(600, 20, 4, 1);
         let (vx, vy) = blobs(400, 20, 4, 2);
-        let probe = LinearProbe::fit(&x.view(), &y, 4, &PROBE_BUDGET, 3);
+        let probe = LinearProbe::fit(x.clone().view_mut(), &y, 4, &PROBE_BUDGET, 3);
         assert!(probe.error(&x.view(), &y) < 0.01);
         assert!(probe.error(&vx.view(), &vy) < 0.01);
     }
@@ -173,7 +175,7 @@ mod tests {
         let x = Array2::from_shape_fn((1000, 30), |_| standard_normal(&mut rng));
         let y: Vec<u8> = (0..1000).map(|_| rng.random_range(0..10u8)).collect();
         let e = probe_error(
-            &x.slice(s![..500, ..]),
+            x.slice(s![..500, ..]).to_owned().view_mut(),
             &y[..500],
             &x.slice(s![500.., ..]),
             &y[500..],
@@ -187,10 +189,13 @@ mod tests {
     fn constant_features_are_ignored_and_fits_are_seeded() {
         let (mut x, y) = blobs(200, 10, 2, 4);
         x.column_mut(3).fill(7.0);
-        let a = LinearProbe::fit(&x.view(), &y, 2, &PROBE_BUDGET, 5);
+        let a = LinearProbe::fit(x.clone().view_mut(), &y, 2, &PROBE_BUDGET, 5);
         assert!(a.weights.row(3).iter().all(|&v| v == 0.0));
         assert!(a.weights.iter().chain(&a.bias).all(|v| v.is_finite()));
-        assert_eq!(a, LinearProbe::fit(&x.view(), &y, 2, &PROBE_BUDGET, 5));
+        assert_eq!(
+            a,
+            LinearProbe::fit(x.clone().view_mut(), &y, 2, &PROBE_BUDGET, 5)
+        );
         assert!(a.error(&x.view(), &y) < 0.01);
     }
 }
