@@ -3,7 +3,8 @@
 //! It trains the default networks for a warm-up epoch on mnist10k (so the rectifier is as
 //! sparse as in real use), then times training steps of copies of each warmed network for
 //! every requested batch size and thread count, repeating each measurement and reporting the
-//! median. `--baseline` also times a plain ndarray implementation (`.dot` with fresh
+//! median. The repeats of the engines take turns (A B C, A B C, ...), so that load from
+//! elsewhere on a shared machine falls on every engine alike and the ratios hold. `--baseline` also times a plain ndarray implementation (`.dot` with fresh
 //! temporaries, a gradient then a separate update) on the same networks and batches, so every
 //! run carries its own ratio.
 
@@ -236,8 +237,7 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
     for &bs in &args.batch_size {
         for &threads in &args.threads {
             for net in &nets {
-                for &engine in &engines {
-                    let m = measure(net, train, bs, threads, engine, args);
+                for m in measure(net, train, bs, threads, &engines, args) {
                     serde_json::to_writer(&mut stdout, &m)?;
                     stdout.write_all(b"\n")?;
                     stdout.flush()?;
@@ -279,69 +279,107 @@ impl<'a> Batches<'a> {
     }
 }
 
+/// One timed run: examples/s, the hidden layers' sparsity while timing and the layers that
+/// took the sparse path in the last step.
+struct Run {
+    examples_per_sec: f64,
+    sparsity: Vec<f64>,
+    sparse_layers: Vec<bool>,
+}
+
+fn measure_once(
+    warmed: &Mlp,
+    batches: &mut Batches<'_>,
+    threads: usize,
+    engine: Engine,
+    args: &BenchArgs,
+) -> Run {
+    let lr = config::DEFAULT_LR;
+    let l1 = config::DEFAULT_L1;
+    let mut net = warmed.clone();
+    let kernels = match engine {
+        Engine::RelutuiDense => Kernels::Dense,
+        _ => args.kernels,
+    };
+    let mut ws = Workspace::for_training(&net, batches.size)
+        .with_kernels(kernels)
+        .with_threads(threads);
+    let budget = Duration::from_secs_f64(args.seconds);
+    let mut examples = 0usize;
+    let mut zeros = vec![0usize; net.hidden_layers()];
+    let mut seen = 0usize;
+    let start = Instant::now();
+    while start.elapsed() < budget {
+        let (x, y) = batches.next_batch();
+        if engine == Engine::NdarrayBaseline {
+            baseline_step(&mut net, x, y, lr, l1);
+        } else {
+            net.train_step(x, y, lr, l1, &mut ws);
+            for (l, z) in zeros.iter_mut().enumerate() {
+                *z += ws.hidden(l).iter().filter(|&&v| v == 0.0).count();
+            }
+            seen += x.nrows();
+        }
+        examples += x.nrows();
+    }
+    let examples_per_sec = examples as f64 / start.elapsed().as_secs_f64();
+    if seen == 0 {
+        return Run {
+            examples_per_sec,
+            sparsity: Vec::new(),
+            sparse_layers: Vec::new(),
+        };
+    }
+    Run {
+        examples_per_sec,
+        sparsity: zeros
+            .iter()
+            .zip(&net.layers()[..net.hidden_layers()])
+            .map(|(&z, l)| z as f64 / (seen * l.fan_out()) as f64)
+            .collect(),
+        sparse_layers: ws.sparse_layers().to_vec(),
+    }
+}
+
+/// Times every engine on one network, `args.repeats` rounds of one run per engine, so that
+/// a burst of load elsewhere on the machine falls on all engines alike; one measurement per
+/// engine with the median of its runs.
 fn measure(
     warmed: &Mlp,
     train: &Dataset,
     batch: usize,
     threads: usize,
-    engine: Engine,
+    engines: &[Engine],
     args: &BenchArgs,
-) -> Measurement {
-    let mut runs = Vec::with_capacity(args.repeats);
-    let mut sparsity = Vec::new();
-    let mut sparse_layers = Vec::new();
-    let lr = config::DEFAULT_LR;
-    let l1 = config::DEFAULT_L1;
+) -> Vec<Measurement> {
+    let mut batches = Batches::new(train, batch);
+    let mut runs: Vec<Vec<Run>> = engines.iter().map(|_| Vec::new()).collect();
     for _ in 0..args.repeats {
-        let mut net = warmed.clone();
-        let kernels = match engine {
-            Engine::RelutuiDense => Kernels::Dense,
-            _ => args.kernels,
-        };
-        let mut ws = Workspace::for_training(&net, batch)
-            .with_kernels(kernels)
-            .with_threads(threads);
-        let mut batches = Batches::new(train, batch);
-        let budget = Duration::from_secs_f64(args.seconds);
-        let mut examples = 0usize;
-        let mut zeros = vec![0usize; net.hidden_layers()];
-        let mut seen = 0usize;
-        let start = Instant::now();
-        while start.elapsed() < budget {
-            let (x, y) = batches.next_batch();
-            if engine == Engine::NdarrayBaseline {
-                baseline_step(&mut net, x, y, lr, l1);
-            } else {
-                net.train_step(x, y, lr, l1, &mut ws);
-                for (l, z) in zeros.iter_mut().enumerate() {
-                    *z += ws.hidden(l).iter().filter(|&&v| v == 0.0).count();
-                }
-                seen += x.nrows();
+        for (&engine, runs) in engines.iter().zip(&mut runs) {
+            runs.push(measure_once(warmed, &mut batches, threads, engine, args));
+        }
+    }
+    engines
+        .iter()
+        .zip(runs)
+        .map(|(&engine, runs)| {
+            let rates: Vec<f64> = runs.iter().map(|r| r.examples_per_sec).collect();
+            let examples_per_sec = median(&rates);
+            let last = runs.into_iter().last().expect("at least one repeat");
+            Measurement {
+                net: warmed.activation().name().into(),
+                engine,
+                batch_size: batch,
+                threads,
+                examples_per_sec,
+                runs: rates,
+                sparsity: last.sparsity,
+                dense_gflops_equiv: 6.0 * warmed.parameter_count() as f64 * examples_per_sec
+                    / 1e9,
+                sparse_layers: last.sparse_layers,
             }
-            examples += x.nrows();
-        }
-        runs.push(examples as f64 / start.elapsed().as_secs_f64());
-        if seen > 0 {
-            sparsity = zeros
-                .iter()
-                .zip(&net.layers()[..net.hidden_layers()])
-                .map(|(&z, l)| z as f64 / (seen * l.fan_out()) as f64)
-                .collect();
-            sparse_layers = ws.sparse_layers().to_vec();
-        }
-    }
-    let examples_per_sec = median(&runs);
-    Measurement {
-        net: warmed.activation().name().into(),
-        engine,
-        batch_size: batch,
-        threads,
-        examples_per_sec,
-        runs,
-        sparsity,
-        dense_gflops_equiv: 6.0 * warmed.parameter_count() as f64 * examples_per_sec / 1e9,
-        sparse_layers,
-    }
+        })
+        .collect()
 }
 
 fn median(v: &[f64]) -> f64 {
