@@ -488,6 +488,11 @@ impl Mlp {
 /// Products smaller than this many multiply-adds stay on one thread: spawning costs more.
 const PARALLEL_MIN_MACS: usize = 1 << 21;
 
+/// Whether each row of `a` is one contiguous slice (what the small-batch kernels read).
+fn rows_contiguous(a: &ArrayView2<'_, f32>) -> bool {
+    a.ncols() <= 1 || a.strides()[1] == 1
+}
+
 /// Sizes of `parts` near-equal blocks of `len`.
 fn block_sizes(len: usize, parts: usize) -> impl Iterator<Item = usize> {
     (0..parts).map(move |t| (len * (t + 1)) / parts - (len * t) / parts)
@@ -512,7 +517,7 @@ fn forward_layer(
     threads: usize,
 ) {
     let n = input.nrows();
-    let small = !sparse && n <= small_batch::MAX_ROWS;
+    let small = !sparse && n <= small_batch::MAX_ROWS && rows_contiguous(&input);
     let w_flat = w.as_slice().expect("weights are in standard layout");
     let block = |cols: std::ops::Range<usize>, mut out: ArrayViewMut2<'_, f32>| {
         if sparse {
@@ -578,7 +583,11 @@ fn backward_layer(
                     below.map(|bl| (bl, b.mask)),
                     b.lr,
                 );
-            } else if n <= small_batch::MAX_ROWS && w.is_standard_layout() {
+            } else if n <= small_batch::MAX_ROWS
+                && w.is_standard_layout()
+                && rows_contiguous(&b.input)
+                && rows_contiguous(&b.delta)
+            {
                 let mut below = below;
                 small_batch::backward(
                     &b.input,
@@ -888,6 +897,29 @@ mod tests {
             mlp.forward(x.slice(s![..rows, ..]), &mut ws);
             assert!((ws.input_density()[0] - 0.4).abs() < 0.01);
             assert_eq!(ws.sparse_layers()[0], sparse, "batch {rows}");
+        }
+    }
+
+    #[test]
+    fn inputs_in_any_layout_give_the_same_result() {
+        let (x, y) = sparse_toy_batch(10, 60, 4);
+        // The same values stored column by column: each example's inputs are 10 apart.
+        let mut column_major = Array2::<f32>::zeros((60, 10));
+        column_major.assign(&x.t());
+        let x_f = column_major.t();
+        assert!(!rows_contiguous(&x_f));
+        for kernels in [Kernels::Auto, Kernels::Dense] {
+            let mut std_net = Mlp::new(60, &[48], 5, Activation::Tanh, 3);
+            let mut f_net = std_net.clone();
+            let mut ws_a = Workspace::for_training(&std_net, 10).with_kernels(kernels);
+            let mut ws_b = Workspace::for_training(&f_net, 10).with_kernels(kernels);
+            for _ in 0..3 {
+                let sa = std_net.train_step(x.view(), &y, 0.1, 0.001, &mut ws_a);
+                let sb = f_net.train_step(x_f, &y, 0.1, 0.001, &mut ws_b);
+                assert!((sa.loss - sb.loss).abs() < 1e-5, "{kernels:?}");
+            }
+            let d = (&std_net.layers()[0].weights - &f_net.layers()[0].weights).mapv(f32::abs);
+            assert!(d.fold(0.0f32, |m, &v| m.max(v)) < 1e-5, "{kernels:?}");
         }
     }
 
