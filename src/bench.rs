@@ -374,8 +374,7 @@ fn measure(
                 examples_per_sec,
                 runs: rates,
                 sparsity: last.sparsity,
-                dense_gflops_equiv: 6.0 * warmed.parameter_count() as f64 * examples_per_sec
-                    / 1e9,
+                dense_gflops_equiv: 6.0 * warmed.parameter_count() as f64 * examples_per_sec / 1e9,
                 sparse_layers: last.sparse_layers,
             }
         })
