@@ -1,6 +1,7 @@
 //! The trainer's memory stays flat from epoch to epoch: an epoch end reuses its buffers
 //! instead of allocating copies of the networks or of their representations, and a checkpoint
-//! is encoded into one buffer of the file's size. Measured with a counting allocator.
+//! is encoded into one buffer of the file's size, and a training step allocates nothing of its
+//! own. Measured with a counting allocator.
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
@@ -79,4 +80,45 @@ fn a_checkpoint_is_encoded_in_one_buffer_of_its_size() {
         "{peak} bytes to encode {} bytes",
         bytes.len()
     );
+}
+
+/// A training step allocates nothing once its workspace exists, at batch 10 on both product
+/// paths (the zero-skipping kernels and the small-batch kernels). At batch 100 the dense layers
+/// go through `gemm`, which allocates and frees its packing buffer inside each product: that
+/// is bounded, and nothing stays allocated after a step.
+#[test]
+fn a_training_step_allocates_nothing_of_its_own() {
+    use ndarray::s;
+    use relutui::nn::{Activation, Mlp, Workspace};
+
+    let all = data::mnist10k().unwrap();
+    for batch in [10, 100] {
+        let x = all.train.inputs(0..batch * 4);
+        let y = &all.train.labels()[..batch * 4];
+        for act in [Activation::Rectifier, Activation::Tanh] {
+            let mut net = Mlp::new(784, &[300, 200], 10, act, 1);
+            let mut ws = Workspace::for_training(&net, batch);
+            net.train_step(x.slice(s![..batch, ..]), &y[..batch], 0.1, 0.001, &mut ws);
+            let ((), peak, live) = counting_alloc::measure(|| {
+                for b in 1..4 {
+                    let r = b * batch..(b + 1) * batch;
+                    net.train_step(x.slice(s![r.clone(), ..]), &y[r], 0.1, 0.001, &mut ws);
+                }
+            });
+            assert_eq!(live, 0, "{act} at batch {batch} kept {live} bytes");
+            if batch == 10 {
+                assert_eq!(peak, 0, "{act} at batch {batch} allocated {peak} bytes");
+            } else {
+                assert!(
+                    peak < 1 << 20,
+                    "{act} at batch {batch}: {peak} bytes at once"
+                );
+            }
+            // The pixels took the zero-skipping path; the tanh layers the dense one.
+            assert!(ws.sparse_layers()[0], "{act} at batch {batch}");
+            if act == Activation::Tanh {
+                assert!(!ws.sparse_layers()[1], "batch {batch}");
+            }
+        }
+    }
 }
