@@ -46,6 +46,7 @@
 //! hostile file costs at most its own size plus a small constant, and a wrong one gives an
 //! error that names it, never a panic.
 
+use std::borrow::Cow;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -90,13 +91,14 @@ pub struct SavedRun {
     pub position: Position,
 }
 
-/// One network's state.
+/// One network's state. The weights are borrowed when saving (a save copies no network) and
+/// owned when loaded.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SavedNet {
+pub struct SavedNet<'a> {
     pub activation: Activation,
-    pub layers: Vec<Layer>,
+    pub layers: Cow<'a, [Layer]>,
     /// The state a divergence rolls back to, when it differs from `layers`.
-    pub last_good: Option<Vec<Layer>>,
+    pub last_good: Option<Cow<'a, [Layer]>>,
     pub diverged: bool,
     /// Sums over the current epoch's batches so far (the epoch report's loss is their mean).
     pub epoch_loss: f64,
@@ -110,9 +112,9 @@ pub struct SavedNet {
 
 /// A whole checkpoint.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Checkpoint {
+pub struct Checkpoint<'a> {
     pub run: SavedRun,
-    pub nets: Vec<SavedNet>,
+    pub nets: Vec<SavedNet<'a>>,
 }
 
 /// What is wrong with a checkpoint's bytes.
@@ -168,9 +170,9 @@ impl CheckpointError {
     }
 }
 
-impl Checkpoint {
+impl Checkpoint<'_> {
     /// Reads and checks the checkpoint at `path`.
-    pub fn load(path: &Path) -> Result<Self, CheckpointError> {
+    pub fn load(path: &Path) -> Result<Checkpoint<'static>, CheckpointError> {
         let meta = fs::metadata(path).map_err(|e| CheckpointError::read(path, &e))?;
         if !meta.is_file() {
             return Err(CheckpointError::Read {
@@ -184,7 +186,7 @@ impl Checkpoint {
         File::open(path)
             .and_then(|f| f.take(meta.len().saturating_add(1)).read_to_end(&mut bytes))
             .map_err(|e| CheckpointError::read(path, &e))?;
-        Self::decode(&bytes).map_err(|problem| CheckpointError::Format {
+        Checkpoint::decode(&bytes).map_err(|problem| CheckpointError::Format {
             file: path.display().to_string(),
             problem,
         })
@@ -203,7 +205,11 @@ impl Checkpoint {
         let floats: usize = self
             .nets
             .iter()
-            .flat_map(|n| n.layers.iter().chain(n.last_good.iter().flatten()))
+            .flat_map(|n| {
+                n.layers
+                    .iter()
+                    .chain(n.last_good.iter().flat_map(|l| l.iter()))
+            })
             .map(|l| l.weights.len() + l.bias.len())
             .sum();
         let units: usize = self.run.hidden.iter().sum();
@@ -268,7 +274,7 @@ impl Checkpoint {
 
     /// Parses and checks a checkpoint's bytes. Never panics, and never allocates more than
     /// the bytes given plus a small constant.
-    pub fn decode(bytes: &[u8]) -> Result<Self, FormatError> {
+    pub fn decode(bytes: &[u8]) -> Result<Checkpoint<'static>, FormatError> {
         if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
             return Err(FormatError::Magic);
         }
@@ -465,7 +471,7 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
-    fn checkpoint(&mut self) -> Result<Checkpoint, FormatError> {
+    fn checkpoint(&mut self) -> Result<Checkpoint<'static>, FormatError> {
         let max_width = config::MAX_WIDTH as u64;
         let dataset = self.str("the dataset name")?;
         let data_dir = if self.flag("the data-dir flag")? {
@@ -523,7 +529,10 @@ impl<'a> Reader<'a> {
             let activation = *Activation::ALL
                 .get(usize::from(code))
                 .ok_or_else(|| invalid(format!("unknown activation code {code}")))?;
-            if saved.iter().any(|n: &SavedNet| n.activation == activation) {
+            if saved
+                .iter()
+                .any(|n: &SavedNet<'_>| n.activation == activation)
+            {
                 return Err(invalid(format!("network {activation} appears twice")));
             }
             let diverged = self.flag("a divergence flag")?;
@@ -558,8 +567,8 @@ impl<'a> Reader<'a> {
             }
             saved.push(SavedNet {
                 activation,
-                layers: layers_now,
-                last_good,
+                layers: Cow::Owned(layers_now),
+                last_good: last_good.map(Cow::Owned),
                 diverged,
                 epoch_loss,
                 epoch_l1,
@@ -677,7 +686,7 @@ pub fn check_writable(path: &Path) -> Result<(), CheckpointError> {
 mod tests {
     use super::*;
 
-    pub(crate) fn sample() -> Checkpoint {
+    pub(crate) fn sample() -> Checkpoint<'static> {
         let layer = |i: usize, o: usize, k: f32| Layer {
             weights: Array2::from_shape_fn((i, o), |(r, c)| k + r as f32 - 0.5 * c as f32),
             bias: Array1::from_shape_fn(o, |c| k * c as f32),
@@ -706,8 +715,8 @@ mod tests {
             nets: vec![
                 SavedNet {
                     activation: Activation::Rectifier,
-                    layers: layers(1.0),
-                    last_good: Some(layers(2.0)),
+                    layers: layers(1.0).into(),
+                    last_good: Some(layers(2.0).into()),
                     diverged: false,
                     epoch_loss: 1.25,
                     epoch_l1: 0.5,
@@ -717,7 +726,7 @@ mod tests {
                 },
                 SavedNet {
                     activation: Activation::Tanh,
-                    layers: layers(-1.0),
+                    layers: layers(-1.0).into(),
                     last_good: None,
                     diverged: true,
                     epoch_loss: 0.0,
@@ -747,10 +756,10 @@ mod tests {
         (ck.run.input_dim, ck.run.classes) = (784, 10);
         ck.run.hidden = vec![1000, 1000];
         for (n, k) in ck.nets.iter_mut().zip([1.0, 2.0]) {
-            n.layers = big(k);
+            n.layers = big(k).into();
             n.dead_last_on = vec![vec![NEVER_ON; 1000]; 2];
         }
-        ck.nets[0].last_good = Some(big(3.0));
+        ck.nets[0].last_good = Some(big(3.0).into());
         let bytes = ck.encode();
         assert!(bytes.len() > 3 * 4 * 1_794_000);
         assert!(

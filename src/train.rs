@@ -13,6 +13,7 @@
 //! epoch end), stops training while the others go on, and reports `"diverged": true` with
 //! finite numbers until [`Command::RestoreLastGood`] lets it train again.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -336,16 +337,17 @@ impl Trainer {
         self
     }
 
-    /// Everything needed to continue this run exactly (see [`crate::checkpoint`]).
-    pub fn checkpoint(&self) -> Checkpoint {
+    /// Everything needed to continue this run exactly (see [`crate::checkpoint`]). The
+    /// weights are borrowed: nothing is copied until the checkpoint is encoded.
+    pub fn checkpoint(&self) -> Checkpoint<'_> {
         let nets = self
             .nets
             .iter()
             .zip(self.claims.nets())
             .map(|(n, c)| SavedNet {
                 activation: n.mlp.activation(),
-                layers: n.mlp.layers().to_vec(),
-                last_good: (n.last_good != n.mlp).then(|| n.last_good.layers().to_vec()),
+                layers: Cow::Borrowed(n.mlp.layers()),
+                last_good: (n.last_good != n.mlp).then(|| Cow::Borrowed(n.last_good.layers())),
                 diverged: n.diverged,
                 epoch_loss: n.epoch_loss,
                 epoch_l1: n.epoch_l1,
@@ -391,7 +393,7 @@ impl Trainer {
     /// Continues the run saved in `ck`. The trainer must have been made with the saved run's
     /// data, activations, widths, batch size and seed (the learning rate, L1 penalty and
     /// epoch target may differ: they come from this trainer's config).
-    pub fn restore(&mut self, ck: &Checkpoint) -> Result<(), Mismatch> {
+    pub fn restore(&mut self, ck: &Checkpoint<'_>) -> Result<(), Mismatch> {
         let r = &ck.run;
         let differ = |what: &str, saved: &dyn std::fmt::Debug, now: &dyn std::fmt::Debug| {
             Err(Mismatch(format!(
@@ -455,11 +457,11 @@ impl Trainer {
         }
         for (i, (net, saved)) in self.nets.iter_mut().zip(&ck.nets).enumerate() {
             let act = saved.activation;
-            net.mlp = Mlp::from_layers(act, saved.layers.clone());
+            net.mlp = Mlp::from_layers(act, saved.layers.to_vec());
             net.last_good = saved
                 .last_good
                 .as_ref()
-                .map_or_else(|| net.mlp.clone(), |g| Mlp::from_layers(act, g.clone()));
+                .map_or_else(|| net.mlp.clone(), |g| Mlp::from_layers(act, g.to_vec()));
             net.diverged = saved.diverged;
             net.epoch_loss = saved.epoch_loss;
             net.epoch_l1 = saved.epoch_l1;
