@@ -1,29 +1,14 @@
 //! `relutui bench` through the real binary: one JSON line per measurement with the fields the
 //! figures are read from, the memory line of the default run, and flag errors.
 
-use std::process::{Command, Output};
+#[path = "support/common.rs"]
+mod common;
 
+use common::{json_lines, relutui};
 use serde_json::Value;
 
-fn relutui(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_relutui"))
-        .args(args)
-        .output()
-        .expect("run relutui")
-}
-
-fn lines(out: &Output) -> Vec<Value> {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+fn lines(out: &std::process::Output) -> Vec<Value> {
+    json_lines(out)
 }
 
 #[test]

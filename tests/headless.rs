@@ -1,29 +1,16 @@
 //! The headless front end of the real binary: JSON lines, determinism, --log, flag errors,
 //! and the paper's setup on the embedded digits.
 
-use std::process::{Command, Output};
+#[path = "support/common.rs"]
+mod common;
 
+use std::process::Output;
+
+use common::{json_lines, relutui};
 use relutui::message::EpochReport;
 
-fn relutui(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_relutui"))
-        .args(args)
-        .output()
-        .expect("run relutui")
-}
-
 fn reports(out: &Output) -> Vec<EpochReport> {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
+    json_lines(out)
 }
 
 /// Everything but the timing fields.

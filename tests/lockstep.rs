@@ -1,22 +1,14 @@
 //! Lockstep training: the networks start from the same weights, see the same batches, and
 //! training them on one thread each gives exactly the numbers of a serial run.
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::mnist2k;
 use relutui::config::RunConfig;
-use relutui::data::{self, Splits};
 use relutui::message::EpochReport;
 use relutui::nn::Activation;
 use relutui::train::Trainer;
-
-fn small_splits() -> Splits {
-    let all = data::mnist10k().unwrap();
-    Splits {
-        name: "mnist2k".into(),
-        train: all.train.slice(0..2000),
-        valid: all.valid.slice(0..300),
-        test: all.test.slice(0..300),
-        classes: 10,
-    }
-}
 
 fn config() -> RunConfig {
     RunConfig {
@@ -37,7 +29,7 @@ fn without_timing(r: &EpochReport) -> serde_json::Value {
 }
 
 fn train_two_epochs(parallel: bool) -> (Trainer, Vec<serde_json::Value>) {
-    let mut t = Trainer::new(&config(), small_splits())
+    let mut t = Trainer::new(&config(), mnist2k())
         .without_samples()
         .with_parallel(parallel);
     let mut reports = Vec::new();
@@ -63,7 +55,7 @@ fn parallel_lockstep_matches_serial_exactly() {
 
 #[test]
 fn networks_start_equal_and_share_the_batches() {
-    let t = Trainer::new(&config(), small_splits());
+    let t = Trainer::new(&config(), mnist2k());
     let nets: Vec<_> = t.networks().collect();
     for n in &nets[1..] {
         assert_eq!(n.layers(), nets[0].layers());
@@ -72,10 +64,10 @@ fn networks_start_equal_and_share_the_batches() {
     // which they could not if their batches differed in content or order.
     let mut one = config();
     one.activations = vec![Activation::Rectifier];
-    let mut a = Trainer::new(&one, small_splits()).without_samples();
+    let mut a = Trainer::new(&one, mnist2k()).without_samples();
     let mut both = config();
     both.activations = vec![Activation::Tanh, Activation::Rectifier];
-    let mut b = Trainer::new(&both, small_splits()).without_samples();
+    let mut b = Trainer::new(&both, mnist2k()).without_samples();
     for _ in 0..150 {
         a.train_batch();
         b.train_batch();
@@ -94,7 +86,7 @@ fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
 
     let mut fresh_config = config();
     fresh_config.seed = 9;
-    let mut fresh = Trainer::new(&fresh_config, small_splits()).without_samples();
+    let mut fresh = Trainer::new(&fresh_config, mnist2k()).without_samples();
     for _ in 0..fresh.batches_per_epoch() {
         fresh.train_batch();
     }
@@ -104,7 +96,7 @@ fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
     // a frozen network to bring back.
     let mut wild = config();
     wild.lr = 50.0;
-    let t = Trainer::new(&wild, small_splits()).without_samples();
+    let t = Trainer::new(&wild, mnist2k()).without_samples();
     let handle = train::spawn(t).unwrap();
     let next = || {
         handle

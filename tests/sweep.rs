@@ -1,16 +1,13 @@
 //! `relutui sweep` through the real binary: JSON lines, the table and chart, --out-dir files,
 //! the same numbers with one or two workers, and flag errors.
 
-use std::process::{Command, Output};
+#[path = "support/common.rs"]
+mod common;
 
+use std::process::Output;
+
+use common::relutui;
 use relutui::message::EpochReport;
-
-fn relutui(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_relutui"))
-        .args(args)
-        .output()
-        .expect("run relutui")
-}
 
 fn stdout(out: &Output) -> String {
     assert!(

@@ -3,23 +3,15 @@
 //! is encoded into one buffer of the file's size, and a training step allocates nothing of its
 //! own. Measured with a counting allocator.
 
+#[path = "support/common.rs"]
+mod common;
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
+use common::mnist2k;
 use relutui::config::RunConfig;
-use relutui::data::{self, Splits};
+use relutui::data;
 use relutui::train::Trainer;
-
-fn splits() -> Splits {
-    let all = data::mnist10k().unwrap();
-    Splits {
-        name: "mnist2k".into(),
-        train: all.train.slice(0..2000),
-        valid: all.valid.slice(0..300),
-        test: all.test.slice(0..300),
-        classes: 10,
-    }
-}
 
 /// Two networks of 784-500-250-10, trained through `epochs` epochs on this thread.
 fn trained(epochs: usize) -> Trainer {
@@ -27,7 +19,7 @@ fn trained(epochs: usize) -> Trainer {
         hidden: vec![500, 250],
         ..RunConfig::default()
     };
-    let mut t = Trainer::new(&config, splits())
+    let mut t = Trainer::new(&config, mnist2k())
         .without_samples()
         .with_parallel(false);
     for _ in 0..epochs {

@@ -1,0 +1,44 @@
+//! Helpers shared by the test binaries: running the real `relutui`, reading its JSON lines,
+//! and a small split of the embedded digits.
+#![allow(dead_code, reason = "not every test binary uses every helper")]
+
+use std::process::{Command, Output};
+
+use relutui::data::{self, Splits};
+use serde::de::DeserializeOwned;
+
+/// Runs the real binary with `args` and waits for it.
+pub fn relutui(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_relutui"))
+        .args(args)
+        .output()
+        .expect("run relutui")
+}
+
+/// Every stdout line of a successful run, parsed as JSON.
+pub fn json_lines<T: DeserializeOwned>(out: &Output) -> Vec<T> {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// The first 2,000 training digits with 300 for validation and 300 for test: small enough
+/// for a test to train through epochs.
+pub fn mnist2k() -> Splits {
+    let all = data::mnist10k().unwrap();
+    Splits {
+        name: "mnist2k".into(),
+        train: all.train.slice(0..2000),
+        valid: all.valid.slice(0..300),
+        test: all.test.slice(0..300),
+        classes: 10,
+    }
+}
