@@ -18,6 +18,7 @@ use serde::Serialize;
 use crate::config::{self, RunConfig};
 use crate::data::{self, Dataset};
 use crate::message::{Command, RunState, Update};
+use crate::nn::simd::{self, Choice, Level};
 use crate::nn::{Activation, Kernels, Mlp, Workspace};
 use crate::train::{self, Trainer};
 
@@ -70,6 +71,20 @@ pub struct BenchArgs {
     /// dashboard does, and report its peak resident memory. 0 skips it.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub memory_epochs: usize,
+
+    /// SIMD levels to time, comma-separated (e.g. avx512,avx2,scalar), interleaved in one run
+    /// so that their ratios share the machine's state. Default: the level in force (--simd).
+    #[arg(long, value_name = "LIST", value_parser = parse_levels)]
+    pub levels: Option<::std::vec::Vec<Level>>,
+}
+
+fn parse_levels(s: &str) -> Result<Vec<Level>, String> {
+    s.split(',')
+        .map(|p| match simd::parse_choice(p)? {
+            Choice::Auto => Ok(Level::detected()),
+            Choice::Level(l) => Ok(l),
+        })
+        .collect()
 }
 
 fn parse_counts(s: &str) -> Result<Vec<usize>, String> {
@@ -117,6 +132,9 @@ pub struct Measurement {
     pub engine: Engine,
     pub batch_size: usize,
     pub threads: usize,
+    /// The vector instructions the step really ran with: relutui's kernels' level (see
+    /// `nn::simd`), or for the ndarray baseline what matrixmultiply picks on this CPU.
+    pub simd: String,
     /// Median over the repeats.
     pub examples_per_sec: f64,
     pub runs: Vec<f64>,
@@ -353,16 +371,31 @@ fn measure(
     args: &BenchArgs,
 ) -> Vec<Measurement> {
     let mut batches = Batches::new(train, batch);
-    let mut runs: Vec<Vec<Run>> = engines.iter().map(|_| Vec::new()).collect();
+    let levels = args.levels.clone().unwrap_or_else(|| vec![simd::active()]);
+    // Every level of relutui's engines; the ndarray baseline does not depend on the level.
+    let cases: Vec<(Engine, Level)> = engines
+        .iter()
+        .flat_map(|&e| {
+            let levels = if e == Engine::NdarrayBaseline {
+                &levels[..1]
+            } else {
+                &levels[..]
+            };
+            levels.iter().map(move |&l| (e, l))
+        })
+        .collect();
+    let mut runs: Vec<Vec<Run>> = cases.iter().map(|_| Vec::new()).collect();
     for _ in 0..args.repeats {
-        for (&engine, runs) in engines.iter().zip(&mut runs) {
-            runs.push(measure_once(warmed, &mut batches, threads, engine, args));
+        for (&(engine, level), runs) in cases.iter().zip(&mut runs) {
+            runs.push(simd::with_level(level, || {
+                measure_once(warmed, &mut batches, threads, engine, args)
+            }));
         }
     }
-    engines
+    cases
         .iter()
         .zip(runs)
-        .map(|(&engine, runs)| {
+        .map(|(&(engine, level), runs)| {
             let rates: Vec<f64> = runs.iter().map(|r| r.examples_per_sec).collect();
             let examples_per_sec = median(&rates);
             let last = runs.into_iter().last().expect("at least one repeat");
@@ -371,6 +404,11 @@ fn measure(
                 engine,
                 batch_size: batch,
                 threads,
+                simd: if engine == Engine::NdarrayBaseline {
+                    matrixmultiply_level().into()
+                } else {
+                    level.name().into()
+                },
                 examples_per_sec,
                 runs: rates,
                 sparsity: last.sparsity,
@@ -379,6 +417,29 @@ fn measure(
             }
         })
         .collect()
+}
+
+/// The kernel matrixmultiply (ndarray's `dot`) picks at run time on this CPU.
+fn matrixmultiply_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("fma") && std::arch::is_x86_feature_detected!("avx")
+        {
+            return "avx2";
+        }
+        if std::arch::is_x86_feature_detected!("avx") {
+            return "avx";
+        }
+        "sse2"
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "neon"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "scalar"
+    }
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -444,8 +505,8 @@ pub fn baseline_step(net: &mut Mlp, x: ArrayView2<'_, f32>, y: &[u8], lr: f32, l
 fn print_table(rows: &[Measurement]) {
     eprintln!();
     eprintln!(
-        "{:<10} {:<17} {:>5} {:>7} {:>12} {:>10}  sparsity",
-        "net", "engine", "batch", "threads", "examples/s", "dense GF/s"
+        "{:<10} {:<17} {:<7} {:>5} {:>7} {:>12} {:>10}  sparsity",
+        "net", "engine", "simd", "batch", "threads", "examples/s", "dense GF/s"
     );
     for m in rows {
         let sp: Vec<String> = m
@@ -459,9 +520,10 @@ fn print_table(rows: &[Measurement]) {
             Engine::NdarrayBaseline => "ndarray baseline",
         };
         eprintln!(
-            "{:<10} {:<17} {:>5} {:>7} {:>12.0} {:>10.1}  [{}]",
+            "{:<10} {:<17} {:<7} {:>5} {:>7} {:>12.0} {:>10.1}  [{}]",
             m.net,
             engine,
+            m.simd,
             m.batch_size,
             m.threads,
             m.examples_per_sec,

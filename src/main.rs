@@ -41,7 +41,12 @@ fn one_line(e: &clap::Error) -> String {
 }
 
 fn main() -> ExitCode {
-    let matches = match Cli::command().try_get_matches() {
+    // RELUTUI_SIMD first, so that --version shows the level it sets; --simd overrides it.
+    if let Err(e) = relutui::nn::simd::force_from_env() {
+        return fail(e, EXIT_USAGE);
+    }
+    let version = relutui::nn::simd::version_line(env!("CARGO_PKG_VERSION"));
+    let matches = match Cli::command().version(version).try_get_matches() {
         Ok(m) => m,
         // --help and --version print in full and exit 0.
         Err(e) if !e.use_stderr() => e.exit(),
@@ -51,6 +56,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return fail(one_line(&e), EXIT_USAGE),
     };
+    if let Some(choice) = cli.simd {
+        if let Err(e) = relutui::nn::simd::force(choice) {
+            return fail(format_args!("--simd {e}"), EXIT_USAGE);
+        }
+    }
     match cli.command {
         Some(SubCommand::Sweep(a)) => return sweep::run(&a),
         Some(SubCommand::Bench(a)) => {

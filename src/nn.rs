@@ -11,6 +11,7 @@ pub mod activation;
 pub mod gemm;
 pub mod kernels;
 pub mod loss;
+pub mod simd;
 pub mod small_batch;
 
 pub use activation::Activation;
@@ -524,8 +525,18 @@ fn forward_layer(
             kernels::sparse_forward(nonzeros, n, w_flat, w.ncols(), cols, &mut out);
         } else if small {
             small_batch::forward(&input, w_flat, w.ncols(), cols, &mut out);
-        } else {
+        } else if simd::gemm_allowed() {
             gemm::mat_mul(1.0, &input, &w.slice(s![.., cols]), 1.0, &mut out);
+        } else {
+            // gemm cannot be held to a forced lower level: the small-batch kernel, in
+            // groups of its rows, at the level in force.
+            let input = input.as_standard_layout();
+            for (x, mut o) in input
+                .axis_chunks_iter(Axis(0), small_batch::MAX_ROWS)
+                .zip(out.axis_chunks_iter_mut(Axis(0), small_batch::MAX_ROWS))
+            {
+                small_batch::forward(&x, w_flat, w.ncols(), cols.clone(), &mut o);
+            }
         }
     };
     let threads = threads_for(threads, n * w.len(), w.ncols());
@@ -533,6 +544,7 @@ fn forward_layer(
         block(0..w.ncols(), out);
         return;
     }
+    let level = simd::active();
     std::thread::scope(|scope| {
         let mut out_rest = out;
         let mut c0 = 0;
@@ -545,7 +557,7 @@ fn forward_layer(
                 block(range, ob);
             } else {
                 let block = &block;
-                scope.spawn(move || block(range, ob));
+                scope.spawn(move || simd::with_level(level, || block(range, ob)));
             }
         }
     });
@@ -597,6 +609,20 @@ fn backward_layer(
                     below.as_mut(),
                     b.lr,
                 );
+            } else if !simd::gemm_allowed() {
+                // gemm cannot be held to a forced lower level: the fused walk at the level in
+                // force (it handles any batch, in groups of the small-batch kernel's rows).
+                let input = b.input.as_standard_layout();
+                let delta = b.delta.as_standard_layout();
+                kernels::backward_walk(
+                    input.as_slice().expect("standard layout"),
+                    input.ncols(),
+                    k0,
+                    w.as_slice_mut().expect("weight rows are contiguous"),
+                    delta.as_slice().expect("standard layout"),
+                    below.map(|bl| (bl, b.mask)),
+                    b.lr,
+                );
             } else {
                 if let Some(mut bl) = below {
                     gemm::mat_mul(1.0, &b.delta, &w.t(), 0.0, &mut bl);
@@ -610,6 +636,7 @@ fn backward_layer(
         block(0, w, below);
         return;
     }
+    let level = simd::active();
     std::thread::scope(|scope| {
         let (mut w_rest, mut below_rest) = (w, below);
         let mut k0 = 0;
@@ -628,7 +655,7 @@ fn backward_layer(
                 block(k0, wb, bb);
             } else {
                 let block = &block;
-                scope.spawn(move || block(k0, wb, bb));
+                scope.spawn(move || simd::with_level(level, || block(k0, wb, bb)));
             }
             k0 += rows;
         }
@@ -646,8 +673,8 @@ fn backprop_through_activation(
     // sign(h) for the L1 subgradient; 0 at 0.
     let sign = |h: f32| f32::from(h > 0.0) - f32::from(h < 0.0);
     let zip = Zip::from(grad).and(h);
-    // One loop per activation, so that each vectorises.
-    match act {
+    // One loop per activation, so that each vectorises, at the level in force.
+    simd::vectorize(|| match act {
         Activation::Rectifier => zip.for_each(|g, &h| {
             *g = if h > 0.0 { *g + l1_step } else { 0.0 };
         }),
@@ -656,7 +683,7 @@ fn backprop_through_activation(
         Activation::Softplus => zip.for_each(|g, &h| {
             *g = (*g + l1_step * sign(h)) * Activation::Softplus.derivative_from_output(h);
         }),
-    }
+    });
 }
 
 #[cfg(test)]

@@ -61,12 +61,13 @@ impl Activation {
     /// Applies the activation to every element, with the choice of function made once (so
     /// that the loop vectorises).
     pub fn apply_in_place(self, mut xs: ndarray::ArrayViewMut2<'_, f32>) {
-        match self {
+        // Compiled for the SIMD level in force (see `super::simd`).
+        super::simd::vectorize(|| match self {
             Activation::Rectifier => xs.mapv_inplace(|v| v.max(0.0)),
             Activation::Tanh => xs.mapv_inplace(tanh),
             Activation::Softplus => xs.mapv_inplace(|v| Activation::Softplus.apply(v)),
             Activation::Sigmoid => xs.mapv_inplace(|v| Activation::Sigmoid.apply(v)),
-        }
+        });
     }
 
     /// The derivative f'(x), written in terms of the output `h = f(x)` so that the

@@ -23,7 +23,7 @@
 
 use super::small_batch::{row_pass, MAX_ROWS};
 use ndarray::{ArrayViewMut2, Axis};
-use pulp::{Arch, Simd, WithSimd};
+use pulp::{Simd, WithSimd};
 use std::ops::Range;
 
 /// Where a batch's inputs are non-zero: for each example, its non-zero inputs' indices and
@@ -64,17 +64,20 @@ pub fn scan_input(x: &[f32], n: usize, fan_in: usize, nz: &mut NonZeros) -> usiz
     assert!(nz.index.len() > n * fan_in, "no room for the scan");
     nz.start.clear();
     nz.start.push(0);
-    let mut at = 0;
-    for row in x.chunks_exact(fan_in).take(n) {
-        for (k, &v) in row.iter().enumerate() {
-            // Written every time, kept only when non-zero: no branch to mispredict.
-            nz.index[at] = u32::try_from(k).expect("layer widths fit in u32");
-            nz.value[at] = v;
-            at += usize::from(v != 0.0);
+    // Compiled for the SIMD level in force.
+    super::simd::vectorize(|| {
+        let mut at = 0;
+        for row in x.chunks_exact(fan_in).take(n) {
+            for (k, &v) in row.iter().enumerate() {
+                // Written every time, kept only when non-zero: no branch to mispredict.
+                nz.index[at] = u32::try_from(k).expect("layer widths fit in u32");
+                nz.value[at] = v;
+                at += usize::from(v != 0.0);
+            }
+            nz.start.push(at);
         }
-        nz.start.push(at);
-    }
-    at
+        at
+    })
 }
 
 /// Vectors per column block of [`sparse_forward`] (8 × 16 = 128 columns with AVX-512).
@@ -97,7 +100,7 @@ pub fn sparse_forward(
     assert_eq!(out.dim(), (n, cols.len()), "output shape differs");
     assert!(cols.end <= ldw, "columns beyond the weights");
     assert!(nz.start.len() > n, "fewer scanned examples than rows");
-    Arch::new().dispatch(Forward {
+    super::simd::arch().dispatch(Forward {
         nz,
         w,
         ldw,
@@ -217,7 +220,7 @@ pub fn backward_walk(
     if n == 0 {
         return;
     }
-    Arch::new().dispatch(Walk {
+    super::simd::arch().dispatch(Walk {
         x,
         fan_in,
         k0,

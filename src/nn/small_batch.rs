@@ -26,7 +26,7 @@
 )]
 
 use ndarray::{ArrayView2, ArrayViewMut2, Axis};
-use pulp::{Arch, Simd, WithSimd};
+use pulp::{Simd, WithSimd};
 use std::ops::Range;
 
 /// The most rows (examples) these kernels take; larger batches use the GEMM, where packing is
@@ -98,7 +98,7 @@ fn forward_rows<const R: usize>(
             .into_slice()
             .expect("output rows are contiguous")
     });
-    Arch::new().dispatch(Forward {
+    super::simd::arch().dispatch(Forward {
         xs,
         w,
         ldw,
@@ -223,7 +223,7 @@ fn backward_rows<const R: usize>(
     });
     let ds: [&[f32]; R] =
         std::array::from_fn(|r| delta.row(r).to_slice().expect("delta rows are contiguous"));
-    Arch::new().dispatch(Backward {
+    super::simd::arch().dispatch(Backward {
         xs,
         ds,
         w,

@@ -128,7 +128,10 @@ fn render_lines(frame: &mut Frame, area: Rect, app: &App, lines: Vec<Line>) {
         .flex(Flex::Center)
         .areas(popup);
     let block = Block::bordered()
-        .title(Line::styled(" relutui help ", bold()))
+        .title(Line::styled(
+            format!(" relutui help · simd {} ", crate::nn::simd::active()),
+            bold(),
+        ))
         .title_bottom(Line::styled(" ? or esc closes ", dim(app)).right_aligned())
         .border_style(fg(app, Color::LightCyan));
     frame.render_widget(Clear, popup);
