@@ -167,7 +167,13 @@ pub struct ActivationSnapshot {
 impl EpochReport {
     /// The fields that measure time. Everything else is a function of the seed and the flags,
     /// so two runs with the same seed and flags agree on every other field.
-    pub const TIMING_FIELDS: &'static [&'static str] = &["examples_per_sec", "epoch_seconds"];
+    pub const TIMING_FIELDS: &'static [&'static str] = &[
+        "examples_per_sec",
+        "epoch_seconds",
+        "train_seconds",
+        "evaluate_seconds",
+        "claims_seconds",
+    ];
 }
 
 /// One network's statistics at the end of an epoch; also one line of the JSON log.
@@ -204,8 +210,18 @@ pub struct EpochReport {
     pub seed: u64,
     /// Timing field: training examples per second of this network's own step time.
     pub examples_per_sec: f64,
-    /// Timing field: wall seconds of the epoch, evaluation included.
+    /// Timing field: wall seconds of the epoch, evaluation and claims included.
     pub epoch_seconds: f64,
+    /// Timing field: this network's own training-step seconds in the epoch.
+    #[serde(default)]
+    pub train_seconds: f64,
+    /// Timing field: seconds this network's evaluation of the three splits took.
+    #[serde(default)]
+    pub evaluate_seconds: f64,
+    /// Timing field: seconds the claims measurements of this network took (the same figure
+    /// as the in-process `claims.claims_seconds`).
+    #[serde(default)]
+    pub claims_seconds: f64,
     /// The paper's four claims for sparsity, measured live; flattened into the JSON line.
     /// Boxed to keep [`Update`] small.
     #[serde(flatten, default)]

@@ -57,6 +57,8 @@ struct Net {
     epoch_l1: f64,
     epoch_batches: usize,
     step_time: Duration,
+    /// Time spent evaluating the three splits at the last epoch end.
+    eval_time: Duration,
     /// Train, validation and test evaluation at the end of the epoch.
     evaluation: [stats::Evaluation; 3],
     sample_loss: f64,
@@ -83,6 +85,7 @@ impl Net {
             epoch_l1: 0.0,
             epoch_batches: 0,
             step_time: Duration::ZERO,
+            eval_time: Duration::ZERO,
             evaluation: Default::default(),
             sample_loss: 0.0,
             sample_batches: 0,
@@ -109,6 +112,7 @@ impl Net {
             epoch_l1,
             epoch_batches,
             step_time,
+            eval_time,
             evaluation,
             sample_loss,
             sample_batches,
@@ -122,6 +126,7 @@ impl Net {
         copy_weights(last_good, &fresh);
         (*epoch_loss, *epoch_l1, *epoch_batches) = (0.0, 0.0, 0);
         *step_time = Duration::ZERO;
+        *eval_time = Duration::ZERO;
         *evaluation = Default::default();
         (*sample_loss, *sample_batches) = (0.0, 0);
         *diverged = false;
@@ -144,6 +149,7 @@ impl Net {
 
     /// Error rates and layer statistics on every split; for a frozen network also its loss.
     fn evaluate(&mut self, data: &Splits, l1: f32) {
+        let t0 = Instant::now();
         let (ws, x) = (&mut self.eval_ws, &mut self.eval_x);
         self.evaluation = [
             stats::evaluate(&self.mlp, &data.train, ws, x, false),
@@ -152,6 +158,7 @@ impl Net {
         ];
         self.frozen_loss = (self.diverged || self.epoch_batches == 0)
             .then(|| frozen_loss(&self.mlp, &data.train, l1, ws, x));
+        self.eval_time = t0.elapsed();
     }
 }
 
@@ -629,6 +636,7 @@ impl Trainer {
 
     /// Evaluates every network, moves to the next epoch and returns one report per network.
     pub fn finish_epoch(&mut self, epoch_seconds: f64) -> Vec<EpochReport> {
+        let finishing = Instant::now();
         self.pos.epoch += 1;
         self.pos.batch = 0;
         let epoch = self.pos.epoch;
@@ -653,6 +661,8 @@ impl Trainer {
             .claims
             .measure(self.nets.iter().map(|n| &n.mlp), epoch)
             .into_iter();
+        // The epoch's wall time includes its evaluation and claims.
+        let epoch_seconds = epoch_seconds + finishing.elapsed().as_secs_f64();
         let reports = self
             .nets
             .iter_mut()
@@ -688,7 +698,14 @@ impl Trainer {
                         train_n / net.step_time.as_secs_f64()
                     },
                     epoch_seconds,
+                    train_seconds: net.step_time.as_secs_f64(),
+                    evaluate_seconds: net.eval_time.as_secs_f64(),
+                    claims_seconds: 0.0,
                     claims: Box::new(claims.next().unwrap_or_default()),
+                };
+                let report = EpochReport {
+                    claims_seconds: report.claims.claims_seconds,
+                    ..report
                 };
                 net.epoch_loss = 0.0;
                 net.epoch_l1 = 0.0;
