@@ -272,6 +272,8 @@ pub struct App {
     /// Learning-rate and L1 changes confirmed by the trainer, for the chart marks.
     pub marks: Recent<Mark>,
     pub show_help: bool,
+    /// The help's page: 0 the keys, 1 how to read the screen (`tab` switches).
+    pub help_page: usize,
     /// `c`: each network's column shows the claims measurements instead of its error chart.
     pub show_claims: bool,
     /// A one-line message for the footer (a checkpoint saved or failed, a divergence), until
@@ -316,6 +318,7 @@ impl App {
             heatmap: None,
             marks: Recent::new(MARKS),
             show_help: false,
+            help_page: 0,
             show_claims: false,
             status: None,
             checkpoint_asked: false,
@@ -460,10 +463,15 @@ impl App {
             KeyCode::Char('q' | 'Q') => Some(self.quit()),
             KeyCode::Char('?') => {
                 self.show_help = !self.show_help;
+                self.help_page = 0;
                 None
             }
             KeyCode::Esc => {
                 self.show_help = false;
+                None
+            }
+            KeyCode::Tab | KeyCode::BackTab if self.show_help => {
+                self.help_page = 1 - self.help_page.min(1);
                 None
             }
             KeyCode::Char('c') => {
@@ -937,6 +945,7 @@ mod tests {
             losses: vec![loss, loss * 2.0],
             examples_per_sec: 1234.0,
             activations: None,
+            live_sparsity: Vec::new(),
         }
     }
 

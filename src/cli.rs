@@ -129,7 +129,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub detach_on_hangup: bool,
     /// Colours for a dark or a light terminal background (default: ask the terminal, via
-    /// COLORFGBG or an OSC 11 query; dark when it does not say). NO_COLOR turns colours off.
+    /// COLORFGBG or an OSC 11 query; dark when it does not say). `NO_COLOR` turns colours off.
     #[arg(long, value_enum, value_name = "BACKGROUND")]
     pub theme: Option<crate::theme::Theme>,
 }

@@ -116,7 +116,8 @@ fn body_rows(app: &App, height: u16) -> Option<BodyRows> {
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let (min_w, min_h) = min_size(app);
-    let rows = body_rows(app, area.height.saturating_sub(3));
+    let footer_rows = footer::rows(app, area.width);
+    let rows = body_rows(app, area.height.saturating_sub(2 + footer_rows));
     let Some(rows) = rows.filter(|_| area.width >= min_w && area.height >= min_h) else {
         too_small(frame, area, app);
         return;
@@ -124,7 +125,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let [header_area, body, footer_area] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Fill(1),
-        Constraint::Length(1),
+        Constraint::Length(footer_rows),
     ])
     .areas(area);
     header::render(frame, header_area, app);

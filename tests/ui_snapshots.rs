@@ -109,6 +109,24 @@ fn key(c: char) -> Event {
     Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
+/// The running sparsity at fractional epoch `x`: rising for the rectifier layers, none for
+/// bounded activations (tanh has no exact zeros).
+fn live(nets: &[(&str, bool)], layers: usize, x: f64) -> Vec<Vec<f64>> {
+    nets.iter()
+        .map(|&(_, bounded)| {
+            (0..layers)
+                .map(|l| {
+                    if bounded {
+                        0.0
+                    } else {
+                        (0.5 + 0.06 * x - 0.04 * l as f64).min(0.95)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A run three epochs and a bit in, with a learning-rate change along the way.
 fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
     let mut app = App::new(color);
@@ -127,6 +145,7 @@ fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
                     .collect(),
                 examples_per_sec: 731.4,
                 activations: None,
+                live_sparsity: live(nets, layers, epoch as f64 + k as f64 / 40.0),
             }));
         }
         for (i, &(name, bounded)) in nets.iter().enumerate() {
@@ -151,6 +170,7 @@ fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
         losses: vec![0.05; nets.len()],
         examples_per_sec: 731.4,
         activations: Some(snapshot(0, 0, hidden[0])),
+        live_sparsity: live(nets, layers, 3.5),
     }));
     app.update(Event::Tick(Duration::from_secs(83)));
     app

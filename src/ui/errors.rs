@@ -90,7 +90,7 @@ fn numbers_line<'a>(app: &App, view: &NetView, width: u16) -> Line<'a> {
             "%".into(),
         ],
         [
-            format!("{g_tr}"),
+            g_tr.to_string(),
             format!(" {g_va}"),
             format!(" {g_te}"),
             "%".into(),
@@ -100,15 +100,15 @@ fn numbers_line<'a>(app: &App, view: &NetView, width: u16) -> Line<'a> {
         let len =
             v.iter().map(|s| s.chars().count()).sum::<usize>() + tr.len() + va.len() + te.len();
         if len <= usize::from(width) {
-            let [a, b, c, d] = v;
+            let [train, valid, test, end] = v;
             return Line::from(vec![
-                Span::styled(a, fg(app, train_c)),
+                Span::styled(train, fg(app, train_c)),
                 Span::raw(tr),
-                Span::styled(b, fg(app, valid_c)),
+                Span::styled(valid, fg(app, valid_c)),
                 Span::raw(va),
-                Span::styled(c, fg(app, test_c)),
+                Span::styled(test, fg(app, test_c)),
                 Span::raw(te),
-                Span::raw(d),
+                Span::raw(end),
             ]);
         }
     }
