@@ -8,10 +8,10 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::history::{Recent, Series};
-use crate::theme::Theme;
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
+use crate::theme::Theme;
 
 /// The learning rate never goes above this with `+` …
 pub const LR_MAX: f32 = 10.0;
@@ -952,11 +952,13 @@ mod tests {
     #[test]
     fn keys_map_to_commands() {
         let mut app = started(0.001);
-        assert_eq!(app.update(key(' ')), Some(Command::Pause));
         assert_eq!(app.update(key('n')), None, "no step while running");
+        assert!(app.status.as_deref().unwrap().contains("while paused"));
+        assert_eq!(app.update(key(' ')), Some(Command::Pause));
         app.update(Event::Update(Update::State(RunState::Paused)));
-        assert_eq!(app.update(key(' ')), Some(Command::Resume));
         assert_eq!(app.update(key('n')), Some(Command::Step));
+        assert_eq!(app.update(key(' ')), Some(Command::Resume));
+        assert_eq!(app.update(key('n')), None, "resuming: no step");
         assert_eq!(app.update(key('x')), None);
         assert!(!app.should_quit());
         assert_eq!(app.update(key('q')), Some(Command::Quit));
@@ -987,7 +989,11 @@ mod tests {
             Some("checkpoint saved: epoch 3 batch 40 → run.ckpt")
         );
         assert_eq!(app.update(key('u')), None, "nothing has diverged");
-        assert_eq!(app.status, None, "a key clears the status");
+        assert_eq!(
+            app.status.as_deref(),
+            Some("nothing to restore: no network has diverged"),
+            "a key replaces the status with its own feedback"
+        );
         app.update(Event::Update(Update::Diverged {
             net: 0,
             at,
@@ -1198,6 +1204,8 @@ mod tests {
         app.update(Event::Tick(Duration::ZERO));
         app.update(Event::Tick(Duration::from_secs(5)));
         assert_eq!(app.run_time, Duration::from_secs(5));
+        assert_eq!(app.update(key('r')), None, "r asks first");
+        assert!(app.status.as_deref().unwrap().contains("seed 2?"));
         assert_eq!(app.update(key('r')), Some(Command::Reinit { seed: 2 }));
         assert_eq!(app.seed, 2);
         app.update(Event::Update(Update::Reinitialised {
@@ -1221,8 +1229,10 @@ mod tests {
         app.update(Event::Update(Update::State(RunState::Done)));
         assert_eq!(app.state, Some(RunState::Done));
         assert_eq!(app.update(key(' ')), None);
+        assert!(app.status.as_deref().unwrap().contains("nothing to pause"));
         assert_eq!(app.update(key('n')), None);
-        assert_eq!(app.update(key('r')), Some(Command::Reinit { seed: 2 }));
+        assert_eq!(app.update(key('r')), None);
+        assert_eq!(app.update(key('y')), Some(Command::Reinit { seed: 2 }));
     }
 
     #[test]
@@ -1237,6 +1247,95 @@ mod tests {
         app.update(Event::Update(Update::State(RunState::Paused)));
         app.update(Event::Tick(Duration::from_secs(5)));
         assert_eq!(app.run_time, Duration::from_millis(1100));
+    }
+
+    #[test]
+    fn two_fast_spaces_pause_and_resume() {
+        let mut app = started(0.001);
+        // Both presses arrive before the trainer confirms the first.
+        assert_eq!(app.update(key(' ')), Some(Command::Pause));
+        assert_eq!(app.update(key(' ')), Some(Command::Resume));
+        assert_eq!(app.intended_state(), Some(RunState::Running));
+        app.update(Event::Update(Update::State(RunState::Paused)));
+        assert_eq!(
+            app.intended_state(),
+            Some(RunState::Running),
+            "resume still on its way"
+        );
+        app.update(Event::Update(Update::State(RunState::Running)));
+        assert_eq!(app.state, Some(RunState::Running));
+        assert_eq!(app.intended_state(), Some(RunState::Running));
+        // Space then n at once: the step follows the pause.
+        assert_eq!(app.update(key(' ')), Some(Command::Pause));
+        assert_eq!(app.update(key('n')), Some(Command::Step));
+    }
+
+    #[test]
+    fn r_asks_and_any_other_key_keeps_the_run() {
+        let mut app = started(0.001);
+        assert_eq!(app.update(key('r')), None);
+        assert!(app.confirm_reinit);
+        assert_eq!(app.update(key('x')), None);
+        assert_eq!(
+            app.status.as_deref(),
+            Some("kept the run: nothing re-initialised")
+        );
+        assert_eq!(app.seed, 1);
+        // q still quits while the question is open.
+        app.update(key('r'));
+        assert_eq!(app.update(key('q')), Some(Command::Quit));
+    }
+
+    #[test]
+    fn every_key_says_something() {
+        let mut app = started(0.001);
+        for c in ['x', 'n', 'u', 'h'] {
+            app.update(key(c));
+            assert!(app.status.is_some(), "{c} gave no feedback");
+        }
+        for _ in 0..20 {
+            app.update(key('+'));
+        }
+        assert!(app.status.as_deref().unwrap().starts_with("lr stays 10"));
+    }
+
+    #[test]
+    fn samples_carry_the_live_sparsity_and_epochs_the_best_error() {
+        let mut app = started(0.001);
+        let mut s = sample(10, 1.0);
+        s.live_sparsity = vec![vec![0.5, 0.6, 0.7], vec![]];
+        app.update(Event::Sample(s));
+        assert_eq!(
+            app.nets[0].live_sparsity,
+            vec![Some(0.5), Some(0.6), Some(0.7)]
+        );
+        assert_eq!(app.nets[1].live_sparsity, vec![None; 3], "no figure yet");
+        assert_eq!(
+            app.nets[0].live_history[2].last(),
+            Some((10.0 / 800.0, 0.7))
+        );
+        for (e, err) in [(1, 0.2), (2, 0.1), (3, 0.15)] {
+            app.update(Event::Update(Update::Epoch(report("rectifier", e, err))));
+        }
+        assert_eq!(app.nets[0].best, Some((0.1, 2, 0.1)));
+    }
+
+    #[test]
+    fn the_eta_follows_the_pace_and_the_clock_runs_through_pauses() {
+        let mut app = started(0.001);
+        app.update(Event::Tick(Duration::ZERO));
+        app.update(Event::Sample(sample(0, 1.0)));
+        app.update(Event::Tick(Duration::from_secs(10)));
+        // 100 batches in 10 s: 0.1 s a batch; 700 left in this epoch, 9 more epochs of 800.
+        app.update(Event::Sample(sample(100, 1.0)));
+        let (epoch, run) = app.eta().expect("an ETA");
+        assert_eq!(epoch.as_secs(), 70);
+        assert_eq!(run.map(|r| r.as_secs()), Some(70 + 9 * 80));
+        app.update(Event::Update(Update::State(RunState::Paused)));
+        assert_eq!(app.eta(), None, "no ETA while paused");
+        app.update(Event::Tick(Duration::from_secs(15)));
+        assert_eq!(app.wall_time, Duration::from_secs(15));
+        assert_eq!(app.run_time, Duration::from_secs(10));
     }
 
     #[test]

@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn counts_exact_zeros_only() {
         let mut live = LiveSparsity::default();
-        assert!(live.fractions().is_empty(), "nothing before the first batch");
+        assert!(
+            live.fractions().is_empty(),
+            "nothing before the first batch"
+        );
         let a = array![[0.0_f32, 1e-30, 0.0, -0.0], [2.0, 0.0, 0.5, 0.1]];
         let b = array![[0.0_f32, 0.0], [0.0, 3.0]];
         live.push([a.view(), b.view()]);

@@ -109,9 +109,10 @@ pub fn render(app: &App) -> String {
     let _ = writeln!(
         out,
         "  log: {}",
-        app.log
-            .as_ref()
-            .map_or_else(|| "none (--log FILE keeps one)".into(), |p| p.display().to_string())
+        app.log.as_ref().map_or_else(
+            || "none (--log FILE keeps one)".into(),
+            |p| p.display().to_string()
+        )
     );
     let _ = writeln!(
         out,

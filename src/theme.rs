@@ -23,12 +23,10 @@ pub enum Theme {
 }
 
 impl Theme {
-    /// The strongest text colour: white on dark, black on light.
+    /// The strongest text colour: the terminal's own foreground, which reads on its own
+    /// background whatever that is (drawn bold where it matters).
     pub fn strong(self) -> Color {
-        match self {
-            Theme::Dark => Color::White,
-            Theme::Light => Color::Black,
-        }
+        Color::Reset
     }
 
     /// Muted text.
@@ -42,7 +40,7 @@ impl Theme {
     /// The heatmap's non-zero levels, faint to strong against the background.
     pub fn ramp(self) -> [Color; 4] {
         match self {
-            Theme::Dark => [Color::DarkGray, Color::Blue, Color::Cyan, Color::White],
+            Theme::Dark => [Color::DarkGray, Color::Blue, Color::Cyan, Color::Gray],
             Theme::Light => [Color::Gray, Color::Cyan, Color::Blue, Color::Black],
         }
     }

@@ -188,17 +188,15 @@ pub fn run_with<L: Write>(
             app.theme = theme::detect(options.theme, app.color);
             let (input_tx, input_rx) = unbounded();
             let result = match spawn_input(input_tx, Arc::clone(&stop_input)) {
-                Ok(_) => {
-                    event_loop(
-                        &mut guard.terminal,
-                        &mut app,
-                        &handle,
-                        &input_rx,
-                        &signal_rx,
-                        &mut log,
-                        &mut frames,
-                    )
-                }
+                Ok(_) => event_loop(
+                    &mut guard.terminal,
+                    &mut app,
+                    &handle,
+                    &input_rx,
+                    &signal_rx,
+                    &mut log,
+                    &mut frames,
+                ),
                 Err(e) => Err(TuiError::Input(e)),
             };
             stop_input.store(true, Ordering::Relaxed);

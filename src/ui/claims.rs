@@ -190,8 +190,14 @@ fn lines<'a>(app: &App, net: usize, c: &ClaimsReport, w: usize, height: usize) -
             c.active_ink_correlation.get(layer).copied().flatten(),
             |r| format!("{r:+.2}"),
         );
-        let mut line = hist_row(app, c.active_units_hist.get(layer), &format!("{ink:>5}"), w.saturating_sub(3));
-        line.spans.insert(0, Span::styled(format!("h{} ", layer + 1), label));
+        let mut line = hist_row(
+            app,
+            c.active_units_hist.get(layer),
+            &format!("{ink:>5}"),
+            w.saturating_sub(3),
+        );
+        line.spans
+            .insert(0, Span::styled(format!("h{} ", layer + 1), label));
         out.push(line);
     }
     out.truncate(height);

@@ -302,7 +302,8 @@ fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view:
         for m in marks {
             let text = mark_text(m);
             let w = text.chars().count();
-            if used + w + 1 > room {
+            // The trailing space may fall off the edge; the label may not.
+            if used + text.trim_end().chars().count() > room {
                 break;
             }
             row.push(Span::styled(text, mark_style(app, m)));

@@ -123,7 +123,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw(" "),
             Span::styled(status.clone(), bold().patch(fg(app, Color::Yellow))),
         ]);
-        frame.render_widget(ratatui::widgets::Paragraph::new(line).wrap(ratatui::widgets::Wrap { trim: true }), area);
+        frame.render_widget(
+            ratatui::widgets::Paragraph::new(line).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
         return;
     }
     for (line, row) in hint_lines(app, usize::from(area.width))

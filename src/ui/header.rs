@@ -72,7 +72,29 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ),
         ]);
     }
+    // Time left at the pace so far, this epoch and (with --epochs) the run, as room allows.
+    let room = usize::from(what_area.width).saturating_sub(Line::from(what.clone()).width());
+    let eta = match app.eta() {
+        Some((epoch, Some(run))) => vec![
+            format!("left: epoch {}, run {} ", fmt_left(epoch), fmt_left(run)),
+            format!("left {} / {} ", fmt_left(epoch), fmt_left(run)),
+            format!("run left {} ", fmt_left(run)),
+        ],
+        Some((epoch, None)) => vec![
+            format!("epoch left {} ", fmt_left(epoch)),
+            format!("left {} ", fmt_left(epoch)),
+        ],
+        None => Vec::new(),
+    }
+    .into_iter()
+    .find(|t| t.chars().count() + 2 <= room);
     frame.render_widget(Line::from(what), what_area);
+    if let Some(eta) = eta {
+        frame.render_widget(
+            Paragraph::new(Line::styled(eta, dim(app))).right_aligned(),
+            what_area,
+        );
+    }
     frame.render_widget(Line::styled(state, state_style), state_area);
 
     // Line 2: progress gauge, then the live numbers on the right.
@@ -82,14 +104,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     } else {
         "-".into()
     };
-    // Time left at the pace so far: this epoch, then (with --epochs) the run.
-    let eta = match app.eta() {
-        Some((epoch, Some(run))) => format!("  left {} / {}", fmt_left(epoch), fmt_left(run)),
-        Some((epoch, None)) => format!("  left {}", fmt_left(epoch)),
-        None => String::new(),
-    };
     let numbers = Line::from(vec![
-        Span::styled(eta, dim(app)),
         Span::raw("  "),
         Span::styled(
             format!("lr {}", fmt_value(app.lr)),

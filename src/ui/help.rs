@@ -71,7 +71,10 @@ fn keys(app: &App) -> Vec<(&'static str, String)> {
             "u",
             "let DIVERGED networks train again (lower lr first)".into(),
         ),
-        ("?  esc", "close this help; tab: how to read the screen".into()),
+        (
+            "?  esc",
+            "close this help; tab: how to read the screen".into(),
+        ),
         ("q  ctrl-c", "quit".into()),
     ]
 }
@@ -100,16 +103,15 @@ pub const READING: [&str; 20] = [
     "on h≠0: a unit is on when not exactly 0 (|h|>0.1·max for tanh)",
 ];
 /// Without colour the three error lines differ by their glyphs.
-const NO_COLOR_CHART: &str = "without colour the error lines differ by glyph: • train ⠶ valid ▀ test";
+const NO_COLOR_CHART: &str =
+    "without colour the error lines differ by glyph: • train ⠶ valid ▀ test";
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if app.help_page == 1 {
         let lines = READING
             .iter()
             .map(|t| Line::raw(format!(" {t}")))
-            .chain(
-                (!app.color).then(|| Line::styled(format!(" {NO_COLOR_CHART}"), dim(app))),
-            )
+            .chain((!app.color).then(|| Line::styled(format!(" {NO_COLOR_CHART}"), dim(app))))
             .collect();
         return render_lines(frame, area, app, lines);
     }

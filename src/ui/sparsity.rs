@@ -16,8 +16,10 @@ use super::{bold, dim, fg, strong};
 use crate::app::App;
 use crate::live::LIVE_BATCHES;
 
-/// Narrower than this, the compact row (`h1 72% v70% d9`).
+/// Narrower than this, the compact row (`h1 ≈72% v70% d9`).
 const WIDE: u16 = 30;
+/// Narrower than this (and not compact), the medium row (`h1 ≈72.1% ███ v70.0% d   9 +3`).
+const FULL: u16 = 48;
 /// Narrower than this, the history sparkline is left out.
 const SPARK: u16 = 48;
 
@@ -26,6 +28,7 @@ fn title(app: &App, width: u16) -> Line<'static> {
     let variants = [
         format!("exact zeros per hidden layer: ≈ last {LIVE_BATCHES} batches, val = epoch end"),
         "exact zeros per hidden layer  ≈ running  val epoch end".to_string(),
+        "exact zeros/layer ≈ running v epoch end".to_string(),
         "exact zeros per layer (≈ running)".to_string(),
         "exact zeros".to_string(),
     ];
@@ -52,6 +55,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
     let view = &app.nets[net];
     let bounded = view.info.bounded;
     let wide = area.width >= WIDE;
+    let full = area.width >= FULL;
     let mut rows = area.rows();
     let Some(title_row) = rows.next() else { return };
     frame.render_widget(title(app, area.width), title_row);
@@ -85,23 +89,29 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
             format!(" h{} ", layer + 1)
         };
         let live_text = match live {
-            Some(s) if wide => format!("≈{:>5.1}%", s * 100.0),
+            Some(s) if full => format!("≈{:>5.1}%", s * 100.0),
+            Some(s) if wide => format!("≈{:>4.1}%", s * 100.0),
             Some(s) => format!("≈{:>3.0}%", s * 100.0),
             None if wide => "≈    - ".into(),
             None => "≈  - ".into(),
         };
         let record_text = match record {
-            Some(s) if wide => format!(" val {:>5.1}%", s * 100.0),
+            Some(s) if full => format!(" val {:>5.1}%", s * 100.0),
+            Some(s) if wide => format!(" v{:.1}%", s * 100.0),
+            None if full => " val     - ".into(),
             Some(s) => format!(" v{:>3.0}%", s * 100.0),
-            None if wide => " val     - ".into(),
+            None if wide => " v   - ".into(),
             None => " v  - ".into(),
         };
         let word = if bounded { "sat" } else { "dead" };
-        let count_text = match (count, wide) {
-            (Some(c), true) => format!(" {word} {c:>units_w$}"),
-            (Some(c), false) => format!(" {}{c}", &word[..1]),
-            (None, true) => format!(" {word} {:>units_w$}", "-"),
-            (None, false) => String::new(),
+        let letter = &word[..1];
+        let count_text = match count {
+            Some(c) if full => format!(" {word} {c:>units_w$}"),
+            Some(c) if wide => format!(" {letter}{c:>units_w$}"),
+            Some(c) => format!(" {letter}{c}"),
+            None if full => format!(" {word} {:>units_w$}", "-"),
+            None if wide => format!(" {letter}{:>units_w$}", "-"),
+            None => String::new(),
         };
         // A slot for `+N` whether or not it is there: the gauges keep one length.
         let died_w = if wide && !bounded { units_w + 2 } else { 0 };
@@ -152,10 +162,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
         frame.render_widget(gauge, gauge_area);
         frame.render_widget(Span::raw(record_text), record_area);
         frame.render_widget(Span::styled(count_text, count_style), count_area);
-        frame.render_widget(
-            Span::styled(died_text, fg(app, Color::LightRed)),
-            died_area,
-        );
+        frame.render_widget(Span::styled(died_text, fg(app, Color::LightRed)), died_area);
 
         if spark_w > 1 {
             let all: Vec<u64> = view.sparsity[layer]
@@ -192,6 +199,6 @@ mod tests {
     #[test]
     fn squeeze_keeps_short_histories_and_averages_long_ones() {
         assert_eq!(squeeze(&[1, 2, 3], 5), vec![1, 2, 3]);
-        assert_eq!(squeeze(&[2, 4, 6, 8, 10], 2), vec![5, 9]);
+        assert_eq!(squeeze(&[2, 4, 6, 8, 10], 2), vec![4, 9]);
     }
 }

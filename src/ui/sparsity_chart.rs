@@ -38,7 +38,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
         vec![
             Span::raw(format!("h{} exact zeros: ", layer + 1)),
             Span::styled(format!("{RUNNING_GLYPH} running"), fg(app, green)),
-            Span::styled(format!("  {EPOCH_GLYPH} valid at epoch end"), fg(app, app.theme.strong())),
+            Span::styled(
+                format!("  {EPOCH_GLYPH} valid at epoch end"),
+                fg(app, app.theme.strong()),
+            ),
         ],
         vec![
             Span::raw(format!("h{} zeros ", layer + 1)),
