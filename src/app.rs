@@ -11,6 +11,7 @@ use crate::history::{Recent, Series};
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
+use crate::theme::Theme;
 
 /// The learning rate never goes above this with `+` …
 pub const LR_MAX: f32 = 10.0;
@@ -91,6 +92,15 @@ pub struct NetView {
     pub test_error: Series,
     /// Exact sparsity per hidden layer per epoch.
     pub sparsity: Vec<Series>,
+    /// The running exact sparsity per hidden layer on the training batches, from the newest
+    /// sample (`None` before the first one, and after a re-initialisation or divergence).
+    pub live_sparsity: Vec<Option<f64>>,
+    /// The running figure over the whole run, per hidden layer; x is the fractional epoch.
+    pub live_history: Vec<Series>,
+    /// Every loss sample since the start, coarser as the run grows (the full-history view).
+    pub loss_all: Series,
+    /// The lowest validation error so far: `(valid error, its epoch, test error then)`.
+    pub best: Option<(f64, usize, f64)>,
     /// Mini-batch loss, a bar per second or so.
     pub loss: Recent<LossBar>,
     /// The newest loss samples, for the number beside the sparkline.
@@ -108,6 +118,10 @@ impl NetView {
             valid_error: Series::new(EPOCH_HISTORY),
             test_error: Series::new(EPOCH_HISTORY),
             sparsity: (0..layers).map(|_| Series::new(EPOCH_HISTORY)).collect(),
+            live_sparsity: vec![None; layers],
+            live_history: (0..layers).map(|_| Series::new(EPOCH_HISTORY)).collect(),
+            loss_all: Series::new(EPOCH_HISTORY),
+            best: None,
             loss: Recent::new(LOSS_BARS),
             recent_loss: Recent::new(LOSS_BUCKET),
             last: None,
@@ -123,11 +137,15 @@ impl NetView {
         for (series, &s) in self.sparsity.iter_mut().zip(&r.sparsity) {
             series.push(x, s);
         }
+        if self.best.is_none_or(|(best, _, _)| r.valid_error < best) {
+            self.best = Some((r.valid_error, r.epoch, r.test_error));
+        }
         self.last = Some(r.clone());
     }
 
     fn push_loss(&mut self, step: u64, loss: f32) {
         self.recent_loss.push(loss);
+        self.loss_all.push(step as f64, f64::from(loss));
         match self.loss.last_mut() {
             Some(bar) if bar.samples < LOSS_BUCKET => {
                 bar.last_step = step;
@@ -209,11 +227,31 @@ impl Heatmap {
 #[derive(Debug, Clone, PartialEq)]
 #[expect(
     clippy::struct_excessive_bools,
-    reason = "independent flags: colour, help overlay, claims view, quit request, redraw"
+    reason = "independent flags: colour, overlays and views, a confirmation, quit, redraw"
 )]
 pub struct App {
     /// Use colours (off when `NO_COLOR` is set).
     pub color: bool,
+    /// The terminal's background: which colours read well on it.
+    pub theme: Theme,
+    /// `--checkpoint FILE`, where `w` saves (and the end-of-run summary says so).
+    pub checkpoint: Option<std::path::PathBuf>,
+    /// `--log FILE`, for the end-of-run summary.
+    pub log: Option<std::path::PathBuf>,
+    /// `s`: each network's chart shows the focused layer's sparsity over time instead of the
+    /// errors.
+    pub show_sparsity_chart: bool,
+    /// `h`: the sparklines cover the whole run instead of the newest points.
+    pub full_history: bool,
+    /// `r` was pressed once: the next key says whether to re-initialise.
+    pub confirm_reinit: bool,
+    /// Wall time since the dashboard started, pauses included.
+    pub wall_time: Duration,
+    /// The steps and the running time when the clock last restarted: the pace behind the ETA.
+    eta_base: Option<(u64, Duration)>,
+    /// Pause / resume asked for and not yet confirmed, oldest first: a second space acts on
+    /// the state the first one asked for, so fast keys are never lost.
+    pending_states: Vec<RunState>,
     /// `None` until the trainer has described the run.
     pub info: Option<RunInfo>,
     /// `None` until the trainer has said.
@@ -234,6 +272,8 @@ pub struct App {
     /// Learning-rate and L1 changes confirmed by the trainer, for the chart marks.
     pub marks: Recent<Mark>,
     pub show_help: bool,
+    /// The help's page: 0 the keys, 1 how to read the screen (`tab` switches).
+    pub help_page: usize,
     /// `c`: each network's column shows the claims measurements instead of its error chart.
     pub show_claims: bool,
     /// A one-line message for the footer (a checkpoint saved or failed, a divergence), until
@@ -256,6 +296,15 @@ impl App {
     pub fn new(color: bool) -> Self {
         Self {
             color,
+            theme: Theme::Dark,
+            checkpoint: None,
+            log: None,
+            show_sparsity_chart: false,
+            full_history: false,
+            confirm_reinit: false,
+            wall_time: Duration::ZERO,
+            eta_base: None,
+            pending_states: Vec::new(),
             info: None,
             state: None,
             nets: Vec::new(),
@@ -269,6 +318,7 @@ impl App {
             heatmap: None,
             marks: Recent::new(MARKS),
             show_help: false,
+            help_page: 0,
             show_claims: false,
             status: None,
             checkpoint_asked: false,
@@ -343,14 +393,46 @@ impl App {
 
     fn on_tick(&mut self, now: Duration) {
         let last = self.last_tick.replace(now).unwrap_or(now);
-        if self.state == Some(RunState::Running) {
-            let before = self.run_time.as_secs();
-            self.run_time += now.saturating_sub(last);
-            // The clock shows whole seconds: redraw only when it moves.
-            if self.run_time.as_secs() != before {
-                self.dirty = true;
-            }
+        let before = self.wall_time.as_secs();
+        self.wall_time += now.saturating_sub(last);
+        // The clock shows whole seconds: redraw only when it moves.
+        if self.wall_time.as_secs() != before && self.state.is_some() {
+            self.dirty = true;
         }
+        if self.state == Some(RunState::Running) {
+            self.run_time += now.saturating_sub(last);
+        }
+    }
+
+    /// The state the trainer will be in once it has done what was asked: the newest pause or
+    /// resume not yet confirmed, else the state it reported.
+    pub fn intended_state(&self) -> Option<RunState> {
+        self.pending_states.last().copied().or(self.state)
+    }
+
+    /// Seconds per batch while running, measured since the clock last restarted (a pause, a
+    /// re-initialisation); `None` until a few batches are in.
+    fn secs_per_batch(&self) -> Option<f64> {
+        let (step0, t0) = self.eta_base?;
+        let steps = self.position.step.checked_sub(step0)?;
+        let secs = self.run_time.saturating_sub(t0).as_secs_f64();
+        (steps >= 5 && secs > 0.5).then(|| secs / steps as f64)
+    }
+
+    /// Time left in this epoch and, with `--epochs`, in the run, at the pace so far.
+    pub fn eta(&self) -> Option<(Duration, Option<Duration>)> {
+        let info = self.info.as_ref()?;
+        if self.state != Some(RunState::Running) {
+            return None;
+        }
+        let per = self.secs_per_batch()?;
+        let bpe = info.batches_per_epoch.max(1);
+        let left_epoch = bpe.saturating_sub(self.position.batch) as f64;
+        let run = info.epochs.map(|e| {
+            let left = e.saturating_sub(self.position.epoch + 1) as f64 * bpe as f64;
+            Duration::from_secs_f64((left + left_epoch) * per)
+        });
+        Some((Duration::from_secs_f64(left_epoch * per), run))
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
@@ -358,30 +440,74 @@ impl App {
             return None;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        // Alt-keys are no commands (and a terminal's late answer to a query reads as them).
+        if key.modifiers.contains(KeyModifiers::ALT) {
+            return None;
+        }
         self.status = None;
+        let quitting = ctrl || matches!(key.code, KeyCode::Char('q' | 'Q'));
+        if std::mem::take(&mut self.confirm_reinit) && !quitting {
+            if matches!(key.code, KeyCode::Char('r' | 'y' | 'Y')) {
+                self.seed = self.seed.wrapping_add(1);
+                self.status = Some(format!(
+                    "re-initialising from seed {}: the previous run's numbers are in the log",
+                    self.seed
+                ));
+                return Some(Command::Reinit { seed: self.seed });
+            }
+            self.status = Some("kept the run: nothing re-initialised".into());
+            return None;
+        }
         match key.code {
             KeyCode::Char('c') if ctrl => Some(self.quit()),
             KeyCode::Char('q' | 'Q') => Some(self.quit()),
             KeyCode::Char('?') => {
                 self.show_help = !self.show_help;
+                self.help_page = 0;
                 None
             }
             KeyCode::Esc => {
                 self.show_help = false;
                 None
             }
+            KeyCode::Tab | KeyCode::BackTab if self.show_help => {
+                self.help_page = 1 - self.help_page.min(1);
+                None
+            }
             KeyCode::Char('c') => {
                 self.show_claims = !self.show_claims;
                 None
             }
+            KeyCode::Char('s') => {
+                self.show_sparsity_chart = !self.show_sparsity_chart;
+                None
+            }
+            KeyCode::Char('h') => {
+                self.full_history = !self.full_history;
+                self.status = Some(if self.full_history {
+                    "full history: every chart covers the whole run (h: newest only)".into()
+                } else {
+                    "newest history: the sparklines show the latest points (h: whole run)".into()
+                });
+                None
+            }
             // Until the trainer has described the run there is nothing to change.
-            _ if self.info.is_none() => None,
-            KeyCode::Char(' ') => match self.state? {
-                RunState::Running => Some(Command::Pause),
-                RunState::Paused => Some(Command::Resume),
-                RunState::Done => None,
-            },
-            KeyCode::Char('n') => (self.state? == RunState::Paused).then_some(Command::Step),
+            _ if self.info.is_none() => {
+                self.status = Some("the trainer is starting: only q and ? work yet".into());
+                None
+            }
+            KeyCode::Char(' ') => self.toggle_pause(),
+            KeyCode::Char('n') => {
+                if self.intended_state() == Some(RunState::Paused) {
+                    Some(Command::Step)
+                } else {
+                    self.status = Some(match self.intended_state() {
+                        Some(RunState::Done) => "done: nothing to step (r starts again)".into(),
+                        _ => "n steps one batch while paused: press space first".into(),
+                    });
+                    None
+                }
+            }
             KeyCode::Char('+' | '=') => self.set_lr(self.lr * 2.0),
             KeyCode::Char('-' | '_') => self.set_lr(self.lr / 2.0),
             KeyCode::Char(']') => {
@@ -404,20 +530,49 @@ impl App {
             KeyCode::BackTab => self.move_focus(false),
             KeyCode::Char('w') => {
                 self.checkpoint_asked = true;
+                self.status = Some("saving a checkpoint…".into());
                 Some(Command::Checkpoint)
             }
-            KeyCode::Char('u') => self
-                .nets
-                .iter()
-                .any(|n| n.diverged)
-                .then_some(Command::RestoreLastGood),
-            KeyCode::Char('d') => Some(Command::ReviveDead),
+            KeyCode::Char('u') => {
+                if self.nets.iter().any(|n| n.diverged) {
+                    Some(Command::RestoreLastGood)
+                } else {
+                    self.status = Some("nothing to restore: no network has diverged".into());
+                    None
+                }
+            }
+            KeyCode::Char('d') => {
+                self.status = Some("looking for dead units…".into());
+                Some(Command::ReviveDead)
+            }
             KeyCode::Char('r') => {
-                self.seed = self.seed.wrapping_add(1);
-                Some(Command::Reinit { seed: self.seed })
+                self.confirm_reinit = true;
+                self.status = Some(format!(
+                    "re-initialise every network from seed {}? r or y: yes, any other key: no",
+                    self.seed.wrapping_add(1)
+                ));
+                None
+            }
+            KeyCode::Char(c) => {
+                self.status = Some(format!("{c}: not a key here; ? lists the keys"));
+                None
             }
             _ => None,
         }
+    }
+
+    /// Space: pause or resume, from the state the previous press asked for.
+    fn toggle_pause(&mut self) -> Option<Command> {
+        let (command, next) = match self.intended_state()? {
+            RunState::Running => (Command::Pause, RunState::Paused),
+            RunState::Paused => (Command::Resume, RunState::Running),
+            RunState::Done => {
+                self.status = Some("done: nothing to pause (r starts again, q quits)".into());
+                return None;
+            }
+        };
+        self.pending_states.push(next);
+        Some(command)
     }
 
     fn quit(&mut self) -> Command {
@@ -432,6 +587,12 @@ impl App {
     fn set_lr(&mut self, lr: f32) -> Option<Command> {
         let lr = lr.clamp(LR_MIN, LR_MAX);
         if lr == self.lr {
+            self.status = Some(format!(
+                "lr stays {}: it goes from {} to {}",
+                fmt_value(lr),
+                fmt_value(LR_MIN),
+                fmt_value(LR_MAX)
+            ));
             return None;
         }
         self.lr = lr;
@@ -444,6 +605,11 @@ impl App {
     )]
     fn set_l1(&mut self, l1: f32) -> Option<Command> {
         if l1 == self.l1 {
+            self.status = Some(format!(
+                "l1 stays {}: it goes from 0 to {}",
+                fmt_value(l1),
+                fmt_value(L1_MAX)
+            ));
             return None;
         }
         self.l1 = l1;
@@ -495,7 +661,19 @@ impl App {
                 self.info = Some(info);
                 self.reset_run(Position::default());
             }
-            Update::State(s) => self.state = Some(s),
+            Update::State(s) => {
+                // A confirmation ends the oldest matching request; Done ends them all.
+                match self.pending_states.iter().position(|&p| p == s) {
+                    Some(i) if s != RunState::Done => {
+                        self.pending_states.drain(..=i);
+                    }
+                    _ => self.pending_states.clear(),
+                }
+                if s == RunState::Running && self.state != Some(RunState::Running) {
+                    self.eta_base = None;
+                }
+                self.state = Some(s);
+            }
             Update::Epoch(report) => self.on_epoch(&report),
             Update::LrChanged { at, lr } => self.marks.push(Mark {
                 at,
@@ -592,6 +770,7 @@ impl App {
         self.heatmap = None;
         self.position = at;
         self.run_time = Duration::ZERO;
+        self.eta_base = None;
         self.examples_per_sec = 0.0;
         self.report_cursor = 0;
     }
@@ -636,7 +815,27 @@ impl App {
         if trained {
             self.examples_per_sec = sample.examples_per_sec;
         }
+        let x = self.epoch_x(sample.at);
+        for (net, live) in self.nets.iter_mut().zip(&sample.live_sparsity) {
+            if live.is_empty() {
+                net.live_sparsity.iter_mut().for_each(|l| *l = None);
+                continue;
+            }
+            for (layer, &f) in live.iter().enumerate() {
+                if let Some(slot) = net.live_sparsity.get_mut(layer) {
+                    *slot = Some(f);
+                }
+                if trained {
+                    if let Some(h) = net.live_history.get_mut(layer) {
+                        h.push(x, f);
+                    }
+                }
+            }
+        }
         self.position = sample.at;
+        if self.state == Some(RunState::Running) && self.eta_base.is_none() {
+            self.eta_base = Some((sample.at.step, self.run_time));
+        }
         if let Some(snapshot) = sample.activations {
             // A newly focused layer shows at once; after that, every HEATMAP_EVERY-th snapshot.
             let fresh = self.focused_heatmap().is_none();
@@ -746,17 +945,20 @@ mod tests {
             losses: vec![loss, loss * 2.0],
             examples_per_sec: 1234.0,
             activations: None,
+            live_sparsity: Vec::new(),
         }
     }
 
     #[test]
     fn keys_map_to_commands() {
         let mut app = started(0.001);
-        assert_eq!(app.update(key(' ')), Some(Command::Pause));
         assert_eq!(app.update(key('n')), None, "no step while running");
+        assert!(app.status.as_deref().unwrap().contains("while paused"));
+        assert_eq!(app.update(key(' ')), Some(Command::Pause));
         app.update(Event::Update(Update::State(RunState::Paused)));
-        assert_eq!(app.update(key(' ')), Some(Command::Resume));
         assert_eq!(app.update(key('n')), Some(Command::Step));
+        assert_eq!(app.update(key(' ')), Some(Command::Resume));
+        assert_eq!(app.update(key('n')), None, "resuming: no step");
         assert_eq!(app.update(key('x')), None);
         assert!(!app.should_quit());
         assert_eq!(app.update(key('q')), Some(Command::Quit));
@@ -787,7 +989,11 @@ mod tests {
             Some("checkpoint saved: epoch 3 batch 40 → run.ckpt")
         );
         assert_eq!(app.update(key('u')), None, "nothing has diverged");
-        assert_eq!(app.status, None, "a key clears the status");
+        assert_eq!(
+            app.status.as_deref(),
+            Some("nothing to restore: no network has diverged"),
+            "a key replaces the status with its own feedback"
+        );
         app.update(Event::Update(Update::Diverged {
             net: 0,
             at,
@@ -998,6 +1204,8 @@ mod tests {
         app.update(Event::Tick(Duration::ZERO));
         app.update(Event::Tick(Duration::from_secs(5)));
         assert_eq!(app.run_time, Duration::from_secs(5));
+        assert_eq!(app.update(key('r')), None, "r asks first");
+        assert!(app.status.as_deref().unwrap().contains("seed 2?"));
         assert_eq!(app.update(key('r')), Some(Command::Reinit { seed: 2 }));
         assert_eq!(app.seed, 2);
         app.update(Event::Update(Update::Reinitialised {
@@ -1021,8 +1229,10 @@ mod tests {
         app.update(Event::Update(Update::State(RunState::Done)));
         assert_eq!(app.state, Some(RunState::Done));
         assert_eq!(app.update(key(' ')), None);
+        assert!(app.status.as_deref().unwrap().contains("nothing to pause"));
         assert_eq!(app.update(key('n')), None);
-        assert_eq!(app.update(key('r')), Some(Command::Reinit { seed: 2 }));
+        assert_eq!(app.update(key('r')), None);
+        assert_eq!(app.update(key('y')), Some(Command::Reinit { seed: 2 }));
     }
 
     #[test]
@@ -1037,6 +1247,95 @@ mod tests {
         app.update(Event::Update(Update::State(RunState::Paused)));
         app.update(Event::Tick(Duration::from_secs(5)));
         assert_eq!(app.run_time, Duration::from_millis(1100));
+    }
+
+    #[test]
+    fn two_fast_spaces_pause_and_resume() {
+        let mut app = started(0.001);
+        // Both presses arrive before the trainer confirms the first.
+        assert_eq!(app.update(key(' ')), Some(Command::Pause));
+        assert_eq!(app.update(key(' ')), Some(Command::Resume));
+        assert_eq!(app.intended_state(), Some(RunState::Running));
+        app.update(Event::Update(Update::State(RunState::Paused)));
+        assert_eq!(
+            app.intended_state(),
+            Some(RunState::Running),
+            "resume still on its way"
+        );
+        app.update(Event::Update(Update::State(RunState::Running)));
+        assert_eq!(app.state, Some(RunState::Running));
+        assert_eq!(app.intended_state(), Some(RunState::Running));
+        // Space then n at once: the step follows the pause.
+        assert_eq!(app.update(key(' ')), Some(Command::Pause));
+        assert_eq!(app.update(key('n')), Some(Command::Step));
+    }
+
+    #[test]
+    fn r_asks_and_any_other_key_keeps_the_run() {
+        let mut app = started(0.001);
+        assert_eq!(app.update(key('r')), None);
+        assert!(app.confirm_reinit);
+        assert_eq!(app.update(key('x')), None);
+        assert_eq!(
+            app.status.as_deref(),
+            Some("kept the run: nothing re-initialised")
+        );
+        assert_eq!(app.seed, 1);
+        // q still quits while the question is open.
+        app.update(key('r'));
+        assert_eq!(app.update(key('q')), Some(Command::Quit));
+    }
+
+    #[test]
+    fn every_key_says_something() {
+        let mut app = started(0.001);
+        for c in ['x', 'n', 'u', 'h'] {
+            app.update(key(c));
+            assert!(app.status.is_some(), "{c} gave no feedback");
+        }
+        for _ in 0..20 {
+            app.update(key('+'));
+        }
+        assert!(app.status.as_deref().unwrap().starts_with("lr stays 10"));
+    }
+
+    #[test]
+    fn samples_carry_the_live_sparsity_and_epochs_the_best_error() {
+        let mut app = started(0.001);
+        let mut s = sample(10, 1.0);
+        s.live_sparsity = vec![vec![0.5, 0.6, 0.7], vec![]];
+        app.update(Event::Sample(s));
+        assert_eq!(
+            app.nets[0].live_sparsity,
+            vec![Some(0.5), Some(0.6), Some(0.7)]
+        );
+        assert_eq!(app.nets[1].live_sparsity, vec![None; 3], "no figure yet");
+        assert_eq!(
+            app.nets[0].live_history[2].last(),
+            Some((10.0 / 800.0, 0.7))
+        );
+        for (e, err) in [(1, 0.2), (2, 0.1), (3, 0.15)] {
+            app.update(Event::Update(Update::Epoch(report("rectifier", e, err))));
+        }
+        assert_eq!(app.nets[0].best, Some((0.1, 2, 0.1)));
+    }
+
+    #[test]
+    fn the_eta_follows_the_pace_and_the_clock_runs_through_pauses() {
+        let mut app = started(0.001);
+        app.update(Event::Tick(Duration::ZERO));
+        app.update(Event::Sample(sample(0, 1.0)));
+        app.update(Event::Tick(Duration::from_secs(10)));
+        // 100 batches in 10 s: 0.1 s a batch; 700 left in this epoch, 9 more epochs of 800.
+        app.update(Event::Sample(sample(100, 1.0)));
+        let (epoch, run) = app.eta().expect("an ETA");
+        assert_eq!(epoch.as_secs(), 70);
+        assert_eq!(run.map(|r| r.as_secs()), Some(70 + 9 * 80));
+        app.update(Event::Update(Update::State(RunState::Paused)));
+        assert_eq!(app.eta(), None, "no ETA while paused");
+        app.update(Event::Tick(Duration::from_secs(15)));
+        assert_eq!(app.wall_time, Duration::from_secs(15));
+        assert_eq!(app.run_time, Duration::from_secs(10));
     }
 
     #[test]

@@ -134,6 +134,10 @@ pub struct RunArgs {
     /// checkpoints go on until --epochs are done (or SIGTERM / SIGINT).
     #[arg(long)]
     pub detach_on_hangup: bool,
+    /// Colours for a dark or a light terminal background (default: ask the terminal, via
+    /// COLORFGBG or an OSC 11 query; dark when it does not say). `NO_COLOR` turns colours off.
+    #[arg(long, value_enum, value_name = "BACKGROUND")]
+    pub theme: Option<crate::theme::Theme>,
 }
 
 /// Epochs a headless run trains when `--epochs` is not given.

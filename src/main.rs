@@ -78,6 +78,9 @@ fn main() -> ExitCode {
     // A piped stdout gets JSON lines, never escape codes: run headless, with its epoch default.
     let piped = !args.headless && !io::stdout().is_terminal();
     args.headless |= piped;
+    // A terminal without cursor movement or colours (TERM=dumb) cannot hold the dashboard.
+    let dumb = !args.headless && std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    args.headless |= dumb;
     let resume = match args.resume.as_deref() {
         None => None,
         Some(path) => match Checkpoint::load(path) {
@@ -160,6 +163,12 @@ fn main() -> ExitCode {
                 "relutui: stdout is not a terminal, so running headless (JSON lines on stdout)"
             );
         }
+        if dumb {
+            eprintln!(
+                "relutui: TERM=dumb cannot show the dashboard, so running headless (JSON lines \
+                 on stdout); set TERM (e.g. TERM=xterm-256color) for the dashboard"
+            );
+        }
         let options = headless::Options {
             progress: io::stderr().is_terminal(),
             detach_on_hangup: args.detach_on_hangup,
@@ -171,7 +180,13 @@ fn main() -> ExitCode {
         };
     }
     // The dashboard: 0 after q, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
-    match tui::run(trainer, log, args.detach_on_hangup) {
+    let options = tui::Options {
+        detach_on_hangup: args.detach_on_hangup,
+        theme: args.theme,
+        log_path: args.log.clone(),
+        checkpoint_path: trainer.checkpoint_path().map(std::path::Path::to_path_buf),
+    };
+    match tui::run_with(trainer, log, &options) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => fail(e, EXIT_RUNTIME),
     }

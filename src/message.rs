@@ -142,7 +142,7 @@ pub enum Update {
 pub type UnitLists = Vec<Vec<Vec<usize>>>;
 
 /// High-rate progress, throttled to a few per second and dropped when the front end lags.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Sample {
     pub at: Position,
     /// Per network: mean mini-batch loss over the batches since the previous sample.
@@ -151,6 +151,11 @@ pub struct Sample {
     pub examples_per_sec: f64,
     /// The focused layer's activations on the probe batch.
     pub activations: Option<ActivationSnapshot>,
+    /// Per network, per hidden layer: the running fraction of exact zeros over the newest
+    /// training batches ([`crate::live::LIVE_BATCHES`]); empty for a network with none yet
+    /// (the start, a re-initialisation, a divergence). The epoch-end validation figure
+    /// ([`EpochReport::sparsity`]) stays the figure of record.
+    pub live_sparsity: Vec<Vec<f64>>,
 }
 
 /// Activations of one hidden layer on the fixed probe batch.

@@ -27,6 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::checkpoint::{self, Checkpoint, Mismatch, SavedNet, SavedRun};
 use crate::config::RunConfig;
 use crate::data::{Dataset, InputBuffer, Splits};
+use crate::live::LiveSparsity;
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
@@ -71,6 +72,8 @@ struct Net {
     just_diverged: Option<String>,
     /// A frozen network's loss and L1 term over the training set, measured at the epoch end.
     frozen_loss: Option<(f64, f64)>,
+    /// Exact sparsity per layer over the newest training batches, for the live gauges.
+    live: LiveSparsity,
 }
 
 impl Net {
@@ -93,6 +96,7 @@ impl Net {
             diverged: false,
             just_diverged: None,
             frozen_loss: None,
+            live: LiveSparsity::default(),
             mlp,
         }
     }
@@ -120,6 +124,7 @@ impl Net {
             diverged,
             just_diverged,
             frozen_loss,
+            live,
         } = self;
         let fresh = Mlp::new(input, &config.hidden, classes, mlp.activation(), seed);
         copy_weights(mlp, &fresh);
@@ -132,6 +137,7 @@ impl Net {
         *diverged = false;
         *just_diverged = None;
         *frozen_loss = None;
+        live.clear();
     }
 
     /// Rolls back to the last good state and stops training; the epoch's sums so far belong to
@@ -145,6 +151,7 @@ impl Net {
         self.epoch_batches = 0;
         self.sample_loss = 0.0;
         self.sample_batches = 0;
+        self.live.clear();
     }
 
     /// Error rates and layer statistics on every split; for a frozen network also its loss.
@@ -342,6 +349,11 @@ impl Trainer {
     pub fn with_checkpoint(mut self, path: PathBuf) -> Self {
         self.checkpoint = Some(path);
         self
+    }
+
+    /// Where checkpoints go, if anywhere.
+    pub fn checkpoint_path(&self) -> Option<&std::path::Path> {
+        self.checkpoint.as_deref()
     }
 
     /// Everything needed to continue this run exactly (see [`crate::checkpoint`]). The
@@ -622,6 +634,8 @@ impl Trainer {
             net.epoch_batches += 1;
             net.sample_loss += f64::from(st.loss);
             net.sample_batches += 1;
+            let ws = &net.ws;
+            net.live.push((0..ws.hidden_layers()).map(|l| ws.hidden(l)));
         });
         self.pos.batch += 1;
         self.pos.step += 1;
@@ -792,9 +806,14 @@ impl Trainer {
                     epoch_start = Instant::now();
                 }
                 if state != RunState::Running && !step_once {
-                    // Idle: still answer a focus change with a fresh snapshot.
-                    if self.samples_enabled && last_sample.elapsed() >= SAMPLE_INTERVAL {
-                        out.offer(self.make_sample(0, &mut last_sample));
+                    // Idle: still answer a focus change with a fresh snapshot. A pause is
+                    // answered at once, so that the paused screen shows the exact position.
+                    let paused_now = was == RunState::Running && state == RunState::Paused;
+                    if self.samples_enabled
+                        && (paused_now || last_sample.elapsed() >= SAMPLE_INTERVAL)
+                    {
+                        out.offer(self.make_sample(sample_examples, &mut last_sample));
+                        sample_examples = 0;
                     }
                     continue;
                 }
@@ -942,6 +961,7 @@ impl Trainer {
                 0.0
             },
             activations: self.snapshot(),
+            live_sparsity: self.nets.iter().map(|n| n.live.fractions()).collect(),
         }
     }
 }

@@ -35,6 +35,8 @@ use crate::app::{App, Event};
 use crate::headless;
 use crate::jsonl::JsonLines;
 use crate::message::{Command, Update};
+use crate::summary;
+use crate::theme::{self, Theme};
 use crate::train::{self, Trainer, TrainerHandle};
 use crate::ui;
 
@@ -111,11 +113,26 @@ impl TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        // A blank alternate screen first: tmux, leaving the alternate screen after the
+        // window grew, pulls the alternate screen's bottom lines back onto the normal one.
+        let _ = self.terminal.clear();
         // Not `ratatui::restore`: it reports failure with `eprintln!`, which panics when the
         // terminal is gone (a hangup), and there is nobody to tell then anyway.
         let _ = ratatui::try_restore();
         let _ = self.terminal.show_cursor();
     }
+}
+
+/// How the dashboard looks and what its end-of-run summary names.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// See [`run`].
+    pub detach_on_hangup: bool,
+    /// `--theme`: `None` detects the background ([`theme::detect`]).
+    pub theme: Option<Theme>,
+    /// `--log FILE` and `--checkpoint FILE`, for the summary and the footer.
+    pub log_path: Option<std::path::PathBuf>,
+    pub checkpoint_path: Option<std::path::PathBuf>,
 }
 
 /// Runs the dashboard until the user quits or a signal arrives, then stops the trainer.
@@ -129,6 +146,21 @@ pub fn run<L: Write>(
     log: Option<JsonLines<L>>,
     detach_on_hangup: bool,
 ) -> Result<Outcome, TuiError> {
+    let options = Options {
+        detach_on_hangup,
+        ..Options::default()
+    };
+    run_with(trainer, log, &options)
+}
+
+/// [`run`] with the theme and the paths for the summary, which is printed on stdout once the
+/// terminal is back (not after a hangup: there is nobody to read it).
+pub fn run_with<L: Write>(
+    trainer: Trainer,
+    log: Option<JsonLines<L>>,
+    options: &Options,
+) -> Result<Outcome, TuiError> {
+    let detach_on_hangup = options.detach_on_hangup;
     let mut log = log;
     // Signals first, so that one arriving during set-up is a quit rather than a wreck.
     let signals = Signals::new([SIGTERM, SIGHUP, SIGINT]).map_err(TuiError::Signals)?;
@@ -146,22 +178,25 @@ pub fn run<L: Write>(
     let stop_input = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut frames = 0u64;
+    let mut app = App::new(colors_enabled());
+    app.log.clone_from(&options.log_path);
+    app.checkpoint.clone_from(&options.checkpoint_path);
     let result = match TerminalGuard::new() {
         Ok(mut guard) => {
+            // In raw mode and before the input thread reads the keyboard: the terminal's
+            // answer to the background query must not be taken for keys.
+            app.theme = theme::detect(options.theme, app.color);
             let (input_tx, input_rx) = unbounded();
             let result = match spawn_input(input_tx, Arc::clone(&stop_input)) {
-                Ok(_) => {
-                    let mut app = App::new(colors_enabled());
-                    event_loop(
-                        &mut guard.terminal,
-                        &mut app,
-                        &handle,
-                        &input_rx,
-                        &signal_rx,
-                        &mut log,
-                        &mut frames,
-                    )
-                }
+                Ok(_) => event_loop(
+                    &mut guard.terminal,
+                    &mut app,
+                    &handle,
+                    &input_rx,
+                    &signal_rx,
+                    &mut log,
+                    &mut frames,
+                ),
                 Err(e) => Err(TuiError::Input(e)),
             };
             stop_input.store(true, Ordering::Relaxed);
@@ -171,6 +206,11 @@ pub fn run<L: Write>(
                 let _ = handle.commands.send(Command::Quit);
             }
             drop(guard);
+            // The results stay on the normal screen; not after a hangup (no one reads it).
+            if !matches!(result, Ok(Outcome::Signal(SIGHUP))) {
+                let _ = io::stdout().write_all(summary::render(&app).as_bytes());
+                let _ = io::stdout().flush();
+            }
             let result = if detach {
                 headless::follow(&handle, &mut log, &signal_rx).map_err(TuiError::Detached)
             } else {

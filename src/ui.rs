@@ -20,6 +20,7 @@ pub mod header;
 pub mod heatmap;
 pub mod help;
 pub mod sparsity;
+pub mod sparsity_chart;
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -53,9 +54,19 @@ pub(crate) fn fg(app: &App, color: Color) -> Style {
     }
 }
 
-/// Muted text: dark grey, or plain when colours are off.
+/// Muted text: grey for the theme, or plain when colours are off.
 pub(crate) fn dim(app: &App) -> Style {
-    fg(app, Color::DarkGray)
+    fg(app, app.theme.muted())
+}
+
+/// The strongest text: white on a dark background, black on a light one (never bright white).
+pub(crate) fn strong(app: &App) -> Style {
+    fg(app, app.theme.strong())
+}
+
+/// A key name in the footer and the help.
+pub(crate) fn key_style(app: &App) -> Style {
+    bold().patch(fg(app, app.theme.key()))
 }
 
 pub(crate) fn bold() -> Style {
@@ -72,9 +83,10 @@ struct BodyRows {
     heatmap: u16,
 }
 
-/// Rows of a network column other than its chart: borders, error numbers, loss, marks, layers.
+/// Rows of a network column other than its chart: borders, error numbers, loss, marks, the
+/// sparsity panel's title and layers.
 fn column_fixed_rows(app: &App) -> u16 {
-    2 + 1 + 2 + app.layers() as u16
+    2 + 1 + 2 + 1 + app.layers() as u16
 }
 
 /// The smallest terminal the dashboard draws in: more hidden layers need more rows.
@@ -104,7 +116,8 @@ fn body_rows(app: &App, height: u16) -> Option<BodyRows> {
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
     let (min_w, min_h) = min_size(app);
-    let rows = body_rows(app, area.height.saturating_sub(3));
+    let footer_rows = footer::rows(app, area.width);
+    let rows = body_rows(app, area.height.saturating_sub(2 + footer_rows));
     let Some(rows) = rows.filter(|_| area.width >= min_w && area.height >= min_h) else {
         too_small(frame, area, app);
         return;
@@ -112,7 +125,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     let [header_area, body, footer_area] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Fill(1),
-        Constraint::Length(1),
+        Constraint::Length(footer_rows),
     ])
     .areas(area);
     header::render(frame, header_area, app);
@@ -158,15 +171,20 @@ fn net_column(frame: &mut Frame, area: Rect, app: &App, net: usize) {
     let block = Block::bordered().title(title).border_style(dim(app));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [errors_area, sparsity_area] =
-        Layout::vertical([Constraint::Fill(1), Constraint::Length(app.layers() as u16)])
-            .areas(inner);
+    let [errors_area, sparsity_area] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(1 + app.layers() as u16),
+    ])
+    .areas(inner);
     if app.show_claims {
         // The claims take the error numbers' and chart's place; the loss stays.
         let [claims_area, loss_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(errors_area);
         claims::render(frame, claims_area, app, net);
         errors::render_loss_rows(frame, loss_area, app, net);
+    } else if app.show_sparsity_chart {
+        // The sparsity over time takes the error chart's place; numbers and loss stay.
+        errors::render_with(frame, errors_area, app, net, sparsity_chart::render);
     } else {
         errors::render(frame, errors_area, app, net);
     }

@@ -26,6 +26,11 @@ struct Tmux {
 impl Tmux {
     /// Starts `relutui ARGS` in a `width`×`height` terminal; its exit code goes to a file.
     fn start(width: u16, height: u16, args: &[&str]) -> Self {
+        Self::start_env(width, height, "", args)
+    }
+
+    /// [`Tmux::start`] with `env` (`VAR=value …`, or empty) set for relutui alone.
+    fn start_env(width: u16, height: u16, env: &str, args: &[&str]) -> Self {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         let version = Command::new("tmux").arg("-V").output();
         assert!(
@@ -41,7 +46,14 @@ impl Tmux {
         let dir = tempfile::tempdir().expect("temp dir");
         let tmux = Self { socket, dir };
         // `sh -c 'relutui ARGS; echo EXIT=$? > FILE; sleep'`: the pane stays to be read.
-        let script = r#""$0" "$@"; echo "EXIT=$?" > "$RELUTUI_EXIT_FILE"; exec sleep 600"#;
+        let script = format!(
+            r#"{} "$0" "$@"; echo "EXIT=$?" > "$RELUTUI_EXIT_FILE"; exec sleep 600"#,
+            if env.is_empty() {
+                String::new()
+            } else {
+                format!("env {env}")
+            }
+        );
         let exit_file = tmux.exit_file();
         let size = (width.to_string(), height.to_string());
         let mut cmd = vec![
@@ -59,7 +71,7 @@ impl Tmux {
         ];
         let env = format!("RELUTUI_EXIT_FILE={}", exit_file.display());
         cmd.push(&env);
-        cmd.extend(["sh", "-c", script, BIN]);
+        cmd.extend(["sh", "-c", &script, BIN]);
         cmd.extend(args);
         tmux.run(&cmd);
         tmux
@@ -372,4 +384,160 @@ fn read_log(path: &Path) -> Vec<EpochReport> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("every log line parses"))
         .collect()
+}
+
+/// The batch within the epoch from the header (`epoch 3  batch 512/800` → (3, 512)).
+fn epoch_batch(screen: &str) -> (usize, usize) {
+    let p = progress(screen);
+    let mut words = p.split_whitespace();
+    let epoch = words.nth(1).and_then(|e| e.split('/').next()?.parse().ok());
+    let batch = words.nth(1).and_then(|b| b.split('/').next()?.parse().ok());
+    epoch
+        .zip(batch)
+        .unwrap_or_else(|| panic!("no epoch/batch in {p:?}:\n{screen}"))
+}
+
+/// The first running-sparsity figure (`≈ 72.1%`) on the screen, if any.
+fn live_figure(screen: &str) -> Option<f64> {
+    let at = screen.find('≈')?;
+    let rest = screen[at + '≈'.len_utf8()..].trim_start();
+    let end = rest.find('%')?;
+    rest[..end].trim().parse().ok()
+}
+
+#[test]
+fn the_first_sparsity_number_is_on_screen_within_2_s() {
+    let start = Instant::now();
+    let t = Tmux::start(80, 24, &["--hidden", "32,32", "--epochs", "1000"]);
+    let screen = t.wait_for("a running sparsity figure", |s| live_figure(s).is_some());
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the first sparsity figure took {took:?}:\n{screen}"
+    );
+    assert!(
+        screen.contains("exact zeros"),
+        "the panel has a title:\n{screen}"
+    );
+    t.keys("q");
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}
+
+#[test]
+fn two_fast_spaces_leave_it_running() {
+    let t = Tmux::start(80, 24, &["--hidden", "32,32", "--epochs", "1000"]);
+    let screen = t.wait_text("RUNNING");
+    let before = progress(&screen);
+    t.wait_for("the counter to move", |s| progress(s) != before);
+    // Both spaces in one write: they reach relutui together.
+    t.keys("  ");
+    sleep(Duration::from_millis(600));
+    let after = t.wait_text("RUNNING");
+    let moving = progress(&after);
+    t.wait_for("the counter to move on", |s| progress(s) != moving);
+    assert!(!t.screen().contains("PAUSED"));
+    t.keys("q");
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}
+
+#[test]
+fn a_paused_screen_shows_the_position_that_n_then_moves_by_one() {
+    let t = Tmux::start(80, 24, &["--hidden", "32,32", "--epochs", "1000"]);
+    t.wait_text("RUNNING");
+    sleep(Duration::from_millis(500));
+    t.named_key("Space");
+    t.wait_text("PAUSED");
+    // Let any late frame land, then read the paused position.
+    sleep(Duration::from_millis(400));
+    let (epoch, batch) = epoch_batch(&t.screen());
+    for i in 1..=3 {
+        t.keys("n");
+        let screen = t.wait_for("one batch", |s| epoch_batch(s) != (epoch, batch + i - 1));
+        assert_eq!(
+            epoch_batch(&screen),
+            (epoch, batch + i),
+            "n {i} after the pause:\n{screen}"
+        );
+    }
+    t.keys("q");
+    assert_eq!(t.wait_exit(), "EXIT=0");
+}
+
+#[test]
+fn q_after_growing_the_window_leaves_no_dashboard_and_prints_the_summary() {
+    let log = tempfile::NamedTempFile::new().expect("temp file");
+    let log_path = log.path().to_str().expect("utf-8 path").to_string();
+    let t = Tmux::start(
+        80,
+        24,
+        &["--hidden", "16", "--epochs", "1000", "--log", &log_path],
+    );
+    t.wait_text("RUNNING");
+    t.run(&["resize-window", "-t", "t", "-x", "120", "-y", "40"]);
+    t.wait_for("the dashboard at 120×40", |s| {
+        s.lines().count() >= 40 && s.contains("RUNNING")
+    });
+    sleep(Duration::from_millis(300));
+    t.keys("q");
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    t.assert_restored();
+    let screen = t.screen();
+    for text in ["exact zeros", "lr 0.1", "loss", "help", "▀", "━"] {
+        assert!(
+            !screen.contains(text),
+            "dashboard text {text:?} left on the normal screen:\n{screen}"
+        );
+    }
+    assert!(screen.contains("relutui summary"), "{screen}");
+    assert!(screen.contains(&format!("log: {log_path}")), "{screen}");
+}
+
+#[test]
+fn the_summary_after_q_names_errors_sparsity_and_files() {
+    let ckpt = tempfile::tempdir().expect("temp dir");
+    let ckpt_path = ckpt.path().join("run.ckpt");
+    let ckpt_str = ckpt_path.to_str().expect("utf-8 path");
+    let t = Tmux::start(
+        120,
+        40,
+        &["--hidden", "16", "--epochs", "2", "--checkpoint", ckpt_str],
+    );
+    t.wait_text("DONE");
+    let done = t.screen();
+    assert!(done.contains("run again"), "the DONE footer:\n{done}");
+    assert!(!done.contains("space pause"), "the DONE footer:\n{done}");
+    t.keys("q");
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    let screen = t.screen();
+    for text in [
+        "relutui summary",
+        "rectifier  final (epoch 2)",
+        "best valid",
+        "exact zeros on validation: h1",
+        "dead)",
+        "saturated)",
+        "wall time",
+        &format!("checkpoint: {ckpt_str}"),
+    ] {
+        assert!(
+            screen.contains(text),
+            "no {text:?} in the summary:\n{screen}"
+        );
+    }
+}
+
+#[test]
+fn term_dumb_runs_headless_with_a_message() {
+    let t = Tmux::start_env(80, 24, "TERM=dumb", &["--hidden", "16", "--epochs", "1"]);
+    assert_eq!(t.wait_exit(), "EXIT=0");
+    let screen = t.screen();
+    assert!(
+        screen.contains("TERM=dumb cannot show the dashboard"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\"net\":\"rectifier\""),
+        "JSON lines:\n{screen}"
+    );
+    assert_eq!(t.format("#{alternate_on}"), "0");
 }

@@ -109,6 +109,24 @@ fn key(c: char) -> Event {
     Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
+/// The running sparsity at fractional epoch `x`: rising for the rectifier layers, none for
+/// bounded activations (tanh has no exact zeros).
+fn live(nets: &[(&str, bool)], layers: usize, x: f64) -> Vec<Vec<f64>> {
+    nets.iter()
+        .map(|&(_, bounded)| {
+            (0..layers)
+                .map(|l| {
+                    if bounded {
+                        0.0
+                    } else {
+                        (0.5 + 0.06 * x - 0.04 * l as f64).min(0.95)
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A run three epochs and a bit in, with a learning-rate change along the way.
 fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
     let mut app = App::new(color);
@@ -127,6 +145,7 @@ fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
                     .collect(),
                 examples_per_sec: 731.4,
                 activations: None,
+                live_sparsity: live(nets, layers, epoch as f64 + k as f64 / 40.0),
             }));
         }
         for (i, &(name, bounded)) in nets.iter().enumerate() {
@@ -151,6 +170,7 @@ fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
         losses: vec![0.05; nets.len()],
         examples_per_sec: 731.4,
         activations: Some(snapshot(0, 0, hidden[0])),
+        live_sparsity: live(nets, layers, 3.5),
     }));
     app.update(Event::Tick(Duration::from_secs(83)));
     app
@@ -196,8 +216,6 @@ fn running_80x24() {
         "rectifier",
         "tanh",
         "valid 4.97%",
-        "dead",
-        "sat",
         "▲lr 0.2",
         "exactly 0",
         "q quit",
@@ -205,8 +223,9 @@ fn running_80x24() {
         assert!(s.contains(want), "{want:?} is not on the screen:\n{s}");
     }
     // Per-layer sparsity of the rectifier, saturation of tanh.
-    assert!(s.contains("L1  70.0%"), "{s}");
-    assert!(s.contains("sat     3"), "{s}");
+    assert!(s.contains("▸h1 ≈71.0%"), "{s}");
+    assert!(s.contains("v70.0%"), "{s}");
+    assert!(s.contains("s   3"), "{s}");
     insta::assert_snapshot!(t.backend());
 }
 
@@ -215,7 +234,16 @@ fn running_120x40() {
     let app = running(&TWO, &PAPER, true);
     let t = draw(&app, 120, 40);
     let s = text(&t);
-    for want in ["RUNNING", "lr 0.2", "rectifier", "tanh", "epoch 3.5", "L3"] {
+    for want in [
+        "RUNNING",
+        "lr 0.2",
+        "rectifier",
+        "tanh",
+        "epoch 3.5",
+        " h3 ≈ 63.0%",
+        "val  60.0% dead    3",
+        "left: epoch 0:11, run 2:33",
+    ] {
         assert!(s.contains(want), "{want:?} is not on the screen:\n{s}");
     }
     insta::assert_snapshot!(t.backend());
@@ -287,7 +315,7 @@ fn one_network() {
     let t = draw(&app, 80, 24);
     let s = text(&t);
     assert!(s.contains("rectifier") && !s.contains("tanh"), "{s}");
-    assert!(s.contains("784-500-500-10") && s.contains("L2"), "{s}");
+    assert!(s.contains("784-500-500-10") && s.contains(" h2 "), "{s}");
     insta::assert_snapshot!(t.backend());
 }
 
@@ -337,8 +365,12 @@ fn heatmap_zeros_are_blank_and_follow_focus() {
     let mut app = running(&TWO, &PAPER, true);
     let t = draw(&app, 80, 24);
     let buf = t.backend().buffer();
-    // Heatmap rows are the 7 rows above the footer; the first holds examples 0 and 1.
-    let y = 24 - 1 - 6;
+    // Heatmap rows follow its title; the first holds examples 0 and 1.
+    let title = text(&t)
+        .lines()
+        .position(|l| l.contains("exactly 0"))
+        .expect("the heatmap's title");
+    let y = u16::try_from(title).expect("a row") + 1;
     // Unit 0 is exactly 0 on examples 0, 1 and 3, and not on example 2.
     assert_eq!(buf[(0, y)].symbol(), " ", "two exact zeros: blank");
     let cell = &buf[(0, y + 1)];
@@ -353,7 +385,7 @@ fn heatmap_zeros_are_blank_and_follow_focus() {
     app.update(Event::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
     let s = text(&draw(&app, 80, 24));
     assert!(
-        s.contains("rectifier L2") && s.contains("waiting for a snapshot"),
+        s.contains("rectifier h2") && s.contains("waiting for a snapshot"),
         "{s}"
     );
 }
@@ -378,7 +410,8 @@ fn a_diverged_network_is_marked_and_u_leads_the_footer() {
         KeyModifiers::NONE,
     )));
     let s = text(&draw(&app, 80, 24));
-    let footer = s.lines().last().unwrap_or_default();
+    let footer: Vec<&str> = s.lines().rev().take(2).collect();
+    let footer = format!("{}\n{}", footer[1], footer[0]);
     assert!(footer.starts_with(" u restore"), "{footer}");
     assert!(footer.contains("q quit"), "{footer}");
 }
@@ -456,16 +489,13 @@ fn claims_view_80x24() {
     let t = draw(&app, 80, 24);
     let s = text(&t);
     for want in [
-        "stability 0.87",
-        "stability 0.61",
-        "probe 3.1%",
-        "on h≠0",
-        "on |h|>0.1·max",
-        "zeros save 62 %",
-        "ink +0.58",
-        "210/300/410",
-        "px 8.1%",
-        "dead   12 +3",
+        "1 stabil. ↑",
+        "0.87",
+        "0.61",
+        "3.1%",
+        "4 zeros save ↑ 62%",
+        "px8.1%",
+        "d  12 +3",
         "▲rev 3",
         "revived 3 dead units",
         "loss",
@@ -474,4 +504,154 @@ fn claims_view_80x24() {
     }
     assert!(!s.contains("valid 4."), "the error numbers give way:\n{s}");
     insta::assert_snapshot!(t.backend());
+}
+
+/// The first seconds of a run: no epoch has ended, yet every layer has a running figure.
+fn mid_first_epoch(color: bool) -> App {
+    let mut app = App::new(color);
+    app.update(Event::Update(Update::Started(info(&TWO, &PAPER, Some(10)))));
+    app.update(Event::Update(Update::State(RunState::Running)));
+    app.update(Event::Tick(Duration::ZERO));
+    app.update(Event::Sample(Sample {
+        at: at(0, 37),
+        losses: vec![1.9, 2.1],
+        examples_per_sec: 731.4,
+        activations: Some(snapshot(0, 0, PAPER[0])),
+        live_sparsity: vec![vec![0.488, 0.512, 0.547], vec![0.0; 3]],
+    }));
+    app.update(Event::Tick(Duration::from_secs(1)));
+    app
+}
+
+#[test]
+fn live_gauges_mid_epoch() {
+    let app = mid_first_epoch(true);
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    for want in [
+        "exact zeros per layer",
+        "≈48.8%",
+        "≈54.7%",
+        "v   -",
+        "first point at the end of epoch 1",
+    ] {
+        assert!(s.contains(want), "{want:?} is not on the screen:\n{s}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn claims_view_names_the_four_claims_120x40() {
+    let mut app = running(&TWO, &PAPER, true);
+    for (i, &(name, bounded)) in TWO.iter().enumerate() {
+        app.update(Event::Update(Update::Epoch(report_with_claims(
+            name, i, bounded, 3, 4,
+        ))));
+    }
+    app.update(key('c'));
+    let t = draw(&app, 120, 40);
+    let s = text(&t);
+    for want in [
+        "claim (↑/↓ better)",
+        "1 stability ↑ (0-1)",
+        "2 on-units p50 (of 1000)",
+        "3 probe error ↓ px 8.1%",
+        "4 zeros save ↑ 62% of multiply-adds, on h≠0",
+        "on |h|>0.1·max",
+        "p5/50/95",
+    ] {
+        assert!(s.contains(want), "{want:?} is not on the screen:\n{s}");
+    }
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn light_theme_uses_no_bright_white() {
+    use ratatui::style::Color;
+    for theme in [relutui::theme::Theme::Dark, relutui::theme::Theme::Light] {
+        let mut app = running(&TWO, &PAPER, true);
+        app.theme = theme;
+        let t = draw(&app, 120, 40);
+        let buf = t.backend().buffer();
+        let mut darkest = false;
+        for cell in &buf.content {
+            assert_ne!(cell.fg, Color::White, "{theme:?}: bright white text");
+            assert_ne!(cell.bg, Color::White, "{theme:?}: bright white cell");
+            let heat = matches!(cell.symbol(), "▀" | "▄");
+            darkest |= heat && (cell.fg == Color::Black || cell.bg == Color::Black);
+        }
+        // On a light background the strongest activations are black, never white.
+        assert_eq!(darkest, theme == relutui::theme::Theme::Light, "{theme:?}");
+        if theme == relutui::theme::Theme::Light {
+            insta::assert_snapshot!("light_theme", t.backend());
+        }
+    }
+}
+
+#[test]
+fn the_end_of_run_summary() {
+    let mut app = running(&TWO, &PAPER, true);
+    app.log = Some("runs/a.jsonl".into());
+    app.checkpoint = Some("runs/a.ckpt".into());
+    let summary = relutui::summary::render(&app);
+    for want in [
+        "relutui summary: mnist10k 784-1000-1000-1000-10, seed 1, 3 epochs/10 done",
+        "rectifier  final (epoch 3)",
+        "best valid",
+        "h1 ",
+        "dead)",
+        "saturated)",
+        "wall time 0:01:23",
+        "log: runs/a.jsonl",
+        "checkpoint: runs/a.ckpt",
+    ] {
+        assert!(summary.contains(want), "{want:?} not in:\n{summary}");
+    }
+    assert!(!summary.contains('\u{1b}'), "no escape codes");
+    insta::assert_snapshot!(summary);
+}
+
+#[test]
+fn done_footer_offers_what_works() {
+    let mut app = running(&TWO, &PAPER, true);
+    app.update(Event::Update(Update::State(RunState::Done)));
+    for width in [80, 120] {
+        let s = text(&draw(&app, width, 24));
+        let footer: String = s.lines().rev().take(2).collect::<Vec<_>>().join("\n");
+        assert!(footer.contains("DONE"), "{footer}");
+        assert!(footer.contains("r run again"), "{footer}");
+        assert!(
+            !footer.contains("pause") && !footer.contains("step"),
+            "{footer}"
+        );
+    }
+}
+
+#[test]
+fn sparsity_chart_and_reading_help() {
+    let mut app = running(&TWO, &PAPER, true);
+    app.update(key('s'));
+    let t = draw(&app, 120, 40);
+    let s = text(&t);
+    assert!(
+        s.contains("h1 exact zeros: ⠶ running  • valid at epoch end"),
+        "{s}"
+    );
+    insta::assert_snapshot!("sparsity_chart", t.backend());
+    app.update(key('?'));
+    app.update(Event::Key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)));
+    let t = draw(&app, 80, 24);
+    let s = text(&t);
+    for want in [
+        "lr learning rate",
+        "h1 h2",
+        "4 zeros save",
+        "px: the same on the raw pixels",
+    ] {
+        assert!(
+            s.contains(want),
+            "{want:?} is not in the help at 80×24:\n{s}"
+        );
+    }
+    insta::assert_snapshot!("reading_help_80x24", t.backend());
 }

@@ -1,11 +1,8 @@
 //! One network's claims view (`c`, in place of the error numbers and chart): the paper's
 //! reasons for sparsity, measured live on the claims probe at the end of the latest epoch.
 //!
-//! ```text
-//! on h≠0 · zeros save 62 % · px probe 8.1%     the on-rule, forward FLOPs skipped, pixels' probe
-//! L1 stability 0.83  probe 3.2%                active-set stability under noise, linear probe
-//!    ▁▃▅█▅▂▁ 120/300/450 ink +0.42             on-units per example: bins, p5/p50/p95, ink corr.
-//! ```
+//! Each of the four claims is named, with its direction (↑ higher is better, ↓ lower) and its
+//! units; the help's second page (`?`, then `tab`) says what each one measures.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
@@ -19,6 +16,8 @@ use crate::message::{ActiveUnitsHist, ClaimsReport};
 
 /// Eighths of a cell, empty first.
 const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+/// Columns of one layer's value in the claims table.
+const COL: usize = 6;
 /// The histogram is left out rather than drawn with fewer columns than this.
 const MIN_BARS: usize = 4;
 
@@ -82,113 +81,126 @@ fn fit(variants: Vec<Vec<Span<'_>>>, w: usize) -> Line<'_> {
     Line::default()
 }
 
+/// A table of the four claims, one row each, one column per hidden layer:
+///
+/// ```text
+/// claim (↑ higher / ↓ lower is better)   h1    h2    h3
+/// 1 stability ↑ (0-1)                  0.83  0.80  0.77
+/// 2 on-units p50 (of 1000)              300   280   260
+/// 3 probe error ↓ (px 8.1%)            3.2%  3.0%  2.9%
+/// 4 zeros save ↑ 62% of multiply-adds, on h≠0
+/// ```
+///
+/// then, where there are rows, the on-units histograms and their ink correlation per layer.
 fn lines<'a>(app: &App, net: usize, c: &ClaimsReport, w: usize, height: usize) -> Vec<Line<'a>> {
     let layers = app.layers();
     let label = dim(app);
-    let value = Style::new();
-
-    let save = opt(zeros_save(c), |s| format!("{s:.0} %"));
-    let mut header = vec![
-        Span::styled("on ", label),
-        Span::styled(rule_label(c), bold()),
-        Span::styled(" · zeros save ", label),
-        Span::styled(save.clone(), fg(app, Color::LightGreen)),
+    let units: Vec<usize> = app
+        .info
+        .as_ref()
+        .map(|i| i.hidden.clone())
+        .unwrap_or_default();
+    // Value columns of COL; the label column takes the rest, at least 12.
+    let label_w = w.saturating_sub(COL * layers).clamp(12, 26);
+    let shown = (w.saturating_sub(label_w) / COL).min(layers);
+    let same_units = units.windows(2).all(|p| p[0] == p[1]);
+    let of_units = match units.first() {
+        Some(u) if same_units => format!(" (of {u})"),
+        _ => String::new(),
+    };
+    let px = pct(c.linear_probe_error_pixels);
+    let labels_long = [
+        "claim (↑/↓ better)".to_string(),
+        "1 stability ↑ (0-1)".to_string(),
+        format!("2 on-units p50{of_units}"),
+        format!("3 probe error ↓ px {px}"),
     ];
-    let pixels = vec![
-        Span::styled(" · px probe ", label),
-        Span::styled(pct(c.linear_probe_error_pixels), value),
+    let labels_short = [
+        "claim".to_string(),
+        "1 stabil. ↑".to_string(),
+        "2 on p50".to_string(),
+        format!("3 probe ↓ px{px}"),
     ];
-    let mut pixels_shown = false;
-    if width(&header) + width(&pixels) <= w {
-        header.extend(pixels.clone());
-        pixels_shown = true;
+    let fits = |l: &[String; 4]| l.iter().all(|t| t.chars().count() <= label_w);
+    let labels = if fits(&labels_long) {
+        labels_long
+    } else {
+        labels_short
+    };
+    let cell = |layer: usize, claim: usize| -> String {
+        match claim {
+            0 => format!("h{}", layer + 1),
+            1 => opt(c.active_set_stability.get(layer).copied().flatten(), |s| {
+                format!("{s:.2}")
+            }),
+            2 => c
+                .active_units_hist
+                .get(layer)
+                .map_or_else(|| "-".into(), |h| format!("{:.0}", h.p50)),
+            _ => opt(c.linear_probe_error.get(layer).copied(), pct),
+        }
+    };
+    let mut out = Vec::new();
+    for (claim, text) in labels.iter().enumerate() {
+        let mut spans = vec![Span::styled(format!("{text:<label_w$}"), label)];
+        for layer in 0..shown {
+            let v = format!("{:>COL$}", cell(layer, claim));
+            let style = if claim == 0 && app.focus == (net, layer) {
+                bold().patch(super::strong(app))
+            } else if claim == 0 {
+                label
+            } else {
+                Style::new()
+            };
+            spans.push(Span::styled(v, style));
+        }
+        if shown < layers {
+            spans.push(Span::styled(" …", label));
+        }
+        out.push(Line::from(spans));
     }
-    let header = fit(
+    let save = opt(zeros_save(c), |s| format!("{s:.0}%"));
+    let rule = rule_label(c);
+    out.push(fit(
         vec![
-            header,
             vec![
-                Span::styled(rule_label(c), bold()),
-                Span::styled(" save ", label),
-                Span::styled(save, fg(app, Color::LightGreen)),
+                Span::styled("4 zeros save ↑ ", label),
+                Span::styled(save.clone(), fg(app, Color::LightGreen).patch(bold())),
+                Span::styled(" of multiply-adds, on ", label),
+                Span::styled(rule, bold()),
+            ],
+            vec![
+                Span::styled("4 zeros save ↑ ", label),
+                Span::styled(save.clone(), fg(app, Color::LightGreen).patch(bold())),
+                Span::styled(" of mult-adds", label),
+            ],
+            vec![
+                Span::styled("4 save ↑ ", label),
+                Span::styled(save, fg(app, Color::LightGreen).patch(bold())),
             ],
         ],
         w,
-    );
-
-    let two_rows = height > 2 * layers;
-    let with_header = height > layers;
-    let spare_row = with_header && height > 1 + layers * if two_rows { 2 } else { 1 };
-    let mut out = Vec::new();
-    if with_header {
-        out.push(header);
-    }
+    ));
+    // The on-units histogram per layer (claim 2, variable size) where rows are left.
     for layer in 0..layers {
-        let name_style = if app.focus == (net, layer) {
-            bold().patch(fg(app, Color::White))
-        } else {
-            label
-        };
-        let name = format!("L{} ", layer + 1);
-        let stability = opt(c.active_set_stability.get(layer).copied().flatten(), |s| {
-            format!("{s:.2}")
-        });
-        let probe = opt(c.linear_probe_error.get(layer).copied(), pct);
+        if out.len() >= height {
+            break;
+        }
         let ink = opt(
             c.active_ink_correlation.get(layer).copied().flatten(),
             |r| format!("{r:+.2}"),
         );
-        // The same width with or without a value, so the rows' columns line up.
-        let ink = format!("{ink:>5}");
-        let row = |stab: &'static str, pr: &'static str, with_ink: bool| {
-            let mut v = vec![
-                Span::styled(name.clone(), name_style),
-                Span::styled(stab, label),
-                Span::styled(stability.clone(), value),
-                Span::styled(pr, label),
-                Span::styled(probe.clone(), value),
-            ];
-            if with_ink {
-                v.extend([
-                    Span::styled(" ink ", label),
-                    Span::styled(ink.clone(), value),
-                ]);
-            }
-            v
-        };
-        let mut variants = Vec::new();
-        if layer == 0 && !pixels_shown && !spare_row {
-            // The pixels' probe, for comparison, once: beside the first layer's.
-            let mut v = row("stability ", "  probe ", false);
-            v.extend([
-                Span::styled(" px ", label),
-                Span::styled(pct(c.linear_probe_error_pixels), value),
-            ]);
-            if width(&v) <= w {
-                variants.push(v);
-                pixels_shown = true;
-            }
-        }
-        if !two_rows {
-            variants.push(row("stability ", "  probe ", true));
-            variants.push(row("stab ", " probe ", true));
-        }
-        variants.extend([
-            row("stability ", "  probe ", false),
-            row("stability ", " probe ", false),
-            row("stab ", " pr ", false),
-        ]);
-        out.push(fit(variants, w));
-        if two_rows {
-            let hist = c.active_units_hist.get(layer);
-            out.push(hist_row(app, hist, &ink, w));
-        }
+        let mut line = hist_row(
+            app,
+            c.active_units_hist.get(layer),
+            &format!("{ink:>5}"),
+            w.saturating_sub(3),
+        );
+        line.spans
+            .insert(0, Span::styled(format!("h{} ", layer + 1), label));
+        out.push(line);
     }
-    if !pixels_shown && with_header && out.len() < height {
-        out.push(Line::from(vec![
-            Span::styled("probe on the pixels ", label),
-            Span::styled(pct(c.linear_probe_error_pixels), value),
-        ]));
-    }
+    out.truncate(height);
     out
 }
 
@@ -196,7 +208,7 @@ fn lines<'a>(app: &App, net: usize, c: &ClaimsReport, w: usize, height: usize) -
 /// 95th percentiles, and the correlation of the count with the input's ink.
 fn hist_row<'a>(app: &App, hist: Option<&ActiveUnitsHist>, ink: &str, w: usize) -> Line<'a> {
     let label = dim(app);
-    let indent = Span::raw("   ");
+    let indent = Span::raw("");
     let Some(h) = hist.filter(|h| !h.bins.is_empty()) else {
         return Line::from(vec![
             indent,
@@ -221,7 +233,7 @@ fn hist_row<'a>(app: &App, hist: Option<&ActiveUnitsHist>, ink: &str, w: usize) 
         vec![],
     ];
     let want = h.bins.len().min(8).max(MIN_BARS.min(h.bins.len()));
-    let room = w.saturating_sub(3);
+    let room = w;
     let tail = tails
         .into_iter()
         .find(|t| room >= width(t) + want)

@@ -14,14 +14,30 @@ use super::{dim, fg};
 use crate::app::{fmt_value, App, Change, LossBar, Mark, NetView};
 use crate::history::Series;
 
-const TRAIN: Color = Color::Gray;
-const VALID: Color = Color::LightCyan;
-const TEST: Color = Color::Yellow;
+/// The glyph each error line is drawn with, so that the lines differ without colour too.
+pub const TRAIN_MARKER: Marker = Marker::Dot;
+pub const VALID_MARKER: Marker = Marker::Braille;
+pub const TEST_MARKER: Marker = Marker::HalfBlock;
+/// The same glyphs for the legend beside the numbers.
+pub const LEGEND: [&str; 3] = ["•", "⠶", "▀"];
 const LR_MARK: Color = Color::LightRed;
 const L1_MARK: Color = Color::LightMagenta;
 const REVIVE_MARK: Color = Color::LightGreen;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
+    render_with(frame, area, app, net, |frame, area, app, net| {
+        render_chart(frame, area, app, &app.nets[net]);
+    });
+}
+
+/// The numbers, then `chart` in the chart's place, then the loss rows.
+pub fn render_with(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    net: usize,
+    chart_fn: impl Fn(&mut Frame, Rect, &App, usize),
+) {
     let view = &app.nets[net];
     let [numbers, chart, loss, marks] = Layout::vertical([
         Constraint::Length(1),
@@ -31,7 +47,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
     ])
     .areas(area);
     frame.render_widget(numbers_line(app, view, numbers.width), numbers);
-    render_chart(frame, chart, app, view);
+    chart_fn(frame, chart, app, net);
     render_loss(frame, loss, marks, app, view);
 }
 
@@ -51,31 +67,69 @@ fn numbers_line<'a>(app: &App, view: &NetView, width: u16) -> Line<'a> {
     };
     let pct = |e: f64| format!("{:.2}", e * 100.0);
     let (tr, va, te) = (pct(r.train_error), pct(r.valid_error), pct(r.test_error));
-    let variants: [[&str; 4]; 4] = [
-        ["train ", "%  valid ", "%  test ", "%"],
-        ["train ", "% valid ", "% test ", "%"],
-        ["train ", " valid ", " test ", " %"],
-        ["tr ", " va ", " te ", "%"],
+    let [train_c, valid_c, test_c] = app.theme.errors();
+    let [g_tr, g_va, g_te] = LEGEND;
+    // Each name led by its line's glyph: the legend, with or without colour.
+    let variants: [[String; 4]; 4] = [
+        [
+            format!("{g_tr}train "),
+            format!("% {g_va}valid "),
+            format!("% {g_te}test "),
+            "%".into(),
+        ],
+        [
+            format!("{g_tr}train "),
+            format!(" {g_va}valid "),
+            format!(" {g_te}test "),
+            " %".into(),
+        ],
+        [
+            format!("{g_tr}tr "),
+            format!(" {g_va}va "),
+            format!(" {g_te}te "),
+            "%".into(),
+        ],
+        [
+            g_tr.to_string(),
+            format!(" {g_va}"),
+            format!(" {g_te}"),
+            "%".into(),
+        ],
     ];
     for v in variants {
         let len =
             v.iter().map(|s| s.chars().count()).sum::<usize>() + tr.len() + va.len() + te.len();
         if len <= usize::from(width) {
+            let [train, valid, test, end] = v;
             return Line::from(vec![
-                Span::styled(v[0], fg(app, TRAIN)),
+                Span::styled(train, fg(app, train_c)),
                 Span::raw(tr),
-                Span::styled(v[1], fg(app, VALID)),
+                Span::styled(valid, fg(app, valid_c)),
                 Span::raw(va),
-                Span::styled(v[2], fg(app, TEST)),
+                Span::styled(test, fg(app, test_c)),
                 Span::raw(te),
-                Span::raw(v[3]),
+                Span::raw(end),
             ]);
         }
     }
     Line::from(vec![
-        Span::styled("valid ", fg(app, VALID)),
+        Span::styled(format!("{g_va}valid "), fg(app, valid_c)),
         Span::raw(va + "%"),
     ])
+}
+
+/// The error axis's top, the same for every network so that the columns compare fairly: a
+/// tidy bound above the highest error any of them has shown.
+pub fn shared_y_max(app: &App) -> f64 {
+    let top = app
+        .nets
+        .iter()
+        .flat_map(|v| [&v.train_error, &v.valid_error, &v.test_error])
+        .flat_map(Series::points)
+        .map(|p| p.1)
+        .filter(|y| y.is_finite())
+        .fold(0.0_f64, f64::max);
+    nice_ceiling(top * 100.0 * 1.05) / 100.0
 }
 
 /// A tidy upper bound for the error axis, in percent.
@@ -102,26 +156,14 @@ fn render_chart(frame: &mut Frame, area: Rect, app: &App, view: &NetView) {
         frame.render_widget(msg, Rect::new(area.x, y, area.width, 1.min(area.height)));
         return;
     }
-    let series: [(&Series, Color, Marker); 3] = if app.color {
-        [
-            (&view.train_error, TRAIN, Marker::Braille),
-            (&view.valid_error, VALID, Marker::Braille),
-            (&view.test_error, TEST, Marker::Braille),
-        ]
-    } else {
-        // Without colour the lines differ by their glyphs.
-        [
-            (&view.train_error, TRAIN, Marker::Dot),
-            (&view.valid_error, VALID, Marker::Braille),
-            (&view.test_error, TEST, Marker::HalfBlock),
-        ]
-    };
-    let top = series
-        .iter()
-        .flat_map(|s| s.0.points())
-        .map(|p| p.1)
-        .fold(0.0_f64, f64::max);
-    let y_max = nice_ceiling(top * 100.0 * 1.05) / 100.0;
+    let [train_c, valid_c, test_c] = app.theme.errors();
+    // The lines differ by their glyphs as well as their colours.
+    let series: [(&Series, Color, Marker); 3] = [
+        (&view.train_error, train_c, TRAIN_MARKER),
+        (&view.valid_error, valid_c, VALID_MARKER),
+        (&view.test_error, test_c, TEST_MARKER),
+    ];
+    let y_max = shared_y_max(app);
     // From the first point (or an earlier change) to now: the line grows during an epoch.
     let first_x = series
         .iter()
@@ -203,11 +245,15 @@ fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view:
         Layout::horizontal([Constraint::Length(label_w), Constraint::Fill(1)]).areas(area);
     frame.render_widget(Span::styled(label, dim(app)), label_area);
 
-    let shown: Vec<_> = view
-        .loss
-        .newest(usize::from(spark_area.width))
-        .copied()
-        .collect();
+    let shown: Vec<_> = if app.full_history {
+        // The whole run, squeezed into the width: the marks follow the same bars.
+        downsample_loss(view.loss_all.points(), usize::from(spark_area.width))
+    } else {
+        view.loss
+            .newest(usize::from(spark_area.width))
+            .copied()
+            .collect()
+    };
     let bars = loss_bars(&shown.iter().map(LossBar::mean).collect::<Vec<_>>());
     frame.render_widget(
         Sparkline::default()
@@ -240,10 +286,14 @@ fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view:
     }
     let mut row: Vec<Span> = Vec::new();
     let mut col = 0usize;
+    let width = usize::from(spark_area.width);
     for (i, (at, marks)) in columns.iter().enumerate() {
-        // A crowded mark gives way to the next one, so the newest change is always shown.
-        let room = columns.get(i + 1).map_or(usize::MAX, |(next, _)| next - at);
-        if *at < col || room < 2 {
+        // A crowded mark gives way to the next one, so the newest change is always shown; a
+        // label is written whole or not at all, never clipped at the edge.
+        let room = columns
+            .get(i + 1)
+            .map_or(width.saturating_sub(*at), |(next, _)| next - at);
+        if *at < col || room < 1 {
             continue;
         }
         row.push(Span::raw(" ".repeat(at - col)));
@@ -252,7 +302,8 @@ fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view:
         for m in marks {
             let text = mark_text(m);
             let w = text.chars().count();
-            if used + w + 1 > room {
+            // The trailing space may fall off the edge; the label may not.
+            if used + text.trim_end().chars().count() > room {
                 break;
             }
             row.push(Span::styled(text, mark_style(app, m)));
@@ -266,6 +317,23 @@ fn render_loss(frame: &mut Frame, area: Rect, marks_area: Rect, app: &App, view:
         ..marks_area
     };
     frame.render_widget(Line::from(row), marks_row);
+}
+
+/// `points` (x = step, y = loss) as at most `width` bars of equal numbers of points.
+fn downsample_loss(points: &[(f64, f64)], width: usize) -> Vec<LossBar> {
+    if points.is_empty() || width == 0 {
+        return Vec::new();
+    }
+    let per = points.len().div_ceil(width);
+    points
+        .chunks(per)
+        .map(|c| LossBar {
+            first_step: c[0].0 as u64,
+            last_step: c[c.len() - 1].0 as u64,
+            sum: c.iter().map(|p| p.1).sum(),
+            samples: c.len(),
+        })
+        .collect()
 }
 
 /// Bar heights 1..=8 (the eighths of a cell) on a log scale between the window's smallest and largest loss, so a

@@ -29,6 +29,16 @@ pub fn fmt_clock(d: Duration) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// `m:ss` under an hour, else `h:mm:ss`: a time left.
+pub fn fmt_left(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 3600 {
+        format!("{}:{:02}", s / 60, s % 60)
+    } else {
+        fmt_clock(d)
+    }
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let [top, bottom] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
 
@@ -46,10 +56,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let [what_area, state_area] =
         Layout::horizontal([Constraint::Fill(1), Constraint::Length(state.len() as u16)])
             .areas(top);
-    let mut what = vec![Span::styled(
-        " relutui ",
-        bold().patch(fg(app, Color::White)),
-    )];
+    let mut what = vec![Span::styled(" relutui ", bold().patch(super::strong(app)))];
     if let Some(info) = &app.info {
         let arch: Vec<String> = std::iter::once(info.input_dim)
             .chain(info.hidden.iter().copied())
@@ -65,7 +72,29 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             ),
         ]);
     }
+    // Time left at the pace so far, this epoch and (with --epochs) the run, as room allows.
+    let room = usize::from(what_area.width).saturating_sub(Line::from(what.clone()).width());
+    let eta = match app.eta() {
+        Some((epoch, Some(run))) => vec![
+            format!("left: epoch {}, run {} ", fmt_left(epoch), fmt_left(run)),
+            format!("left {} / {} ", fmt_left(epoch), fmt_left(run)),
+            format!("run left {} ", fmt_left(run)),
+        ],
+        Some((epoch, None)) => vec![
+            format!("epoch left {} ", fmt_left(epoch)),
+            format!("left {} ", fmt_left(epoch)),
+        ],
+        None => Vec::new(),
+    }
+    .into_iter()
+    .find(|t| t.chars().count() + 2 <= room);
     frame.render_widget(Line::from(what), what_area);
+    if let Some(eta) = eta {
+        frame.render_widget(
+            Paragraph::new(Line::styled(eta, dim(app))).right_aligned(),
+            what_area,
+        );
+    }
     frame.render_widget(Line::styled(state, state_style), state_area);
 
     // Line 2: progress gauge, then the live numbers on the right.
@@ -87,7 +116,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             bold().patch(fg(app, Color::LightMagenta)),
         ),
         Span::raw(format!("  {eps} ex/s  ")),
-        Span::styled(fmt_clock(app.run_time), dim(app)),
+        Span::styled(fmt_clock(app.wall_time), dim(app)),
         Span::raw(" "),
     ]);
     let [gauge_area, numbers_area] = Layout::horizontal([

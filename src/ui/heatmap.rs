@@ -14,9 +14,6 @@ use ratatui::Frame;
 use super::{bold, dim, net_color};
 use crate::app::{App, Heatmap};
 
-/// Colours of the non-zero levels, dim to bright (16-colour safe).
-pub const RAMP: [Color; Heatmap::LEVELS as usize] =
-    [Color::DarkGray, Color::Blue, Color::Cyan, Color::White];
 /// Columns one unit gets at most when the layer is narrower than the panel.
 const MAX_CELL_WIDTH: usize = 4;
 /// Glyphs of the non-zero levels without colour; exact zero is a blank.
@@ -39,7 +36,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let mut title = vec![
         Span::styled("▌", net_color(app, net)),
         Span::styled(
-            format!("{} L{}", view.info.name, layer + 1),
+            format!("{} h{}", view.info.name, layer + 1),
             net_color(app, net).patch(bold()),
         ),
     ];
@@ -62,12 +59,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let shown_examples = s.examples.min(usize::from(grid.height) * per_row);
     // The rest of the title in order of importance, each part only if it fits whole.
     let every = if stride > 1 {
-        format!(" (every {stride}th)")
+        format!(" (every {})", ordinal(stride))
     } else {
         String::new()
     };
+    // A snapshot of the probe examples now: it differs from the gauges' running figure
+    // (training batches) and the epoch's figure of record (the validation set).
     let parts: [Vec<Span>; 4] = [
-        vec![Span::raw(format!("  {:.1}% exactly 0", heat.zeros * 100.0))],
+        vec![Span::raw(format!(
+            "  now, {} probe examples: {:.1}% exactly 0",
+            s.examples,
+            heat.zeros * 100.0
+        ))],
         legend(app),
         vec![Span::styled(
             format!(
@@ -99,7 +102,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             if app.color {
                 let top = heat.value(first, unit).map(|v| heat.level(v));
                 let bottom = heat.value(first + 1, unit).map(|v| heat.level(v));
-                half_block(buf, x, y, top, bottom);
+                half_block(buf, app.theme.ramp(), x, y, top, bottom);
             } else {
                 let level = heat.value(first, unit).map_or(0, |v| heat.level(v));
                 let glyph = if level == 0 {
@@ -113,9 +116,28 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
 }
 
+/// `2nd`, `3rd`, `11th`, `21st`.
+pub fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// Two examples in one cell: the top one in the upper half, the bottom one in the lower.
-fn half_block(buf: &mut Buffer, x: u16, y: u16, top: Option<u8>, bottom: Option<u8>) {
-    let color = |level: u8| RAMP[usize::from(level - 1)];
+fn half_block(
+    buf: &mut Buffer,
+    ramp: [Color; 4],
+    x: u16,
+    y: u16,
+    top: Option<u8>,
+    bottom: Option<u8>,
+) {
+    let color = |level: u8| ramp[usize::from(level - 1)];
     let cell = &mut buf[(x, y)];
     match (top.unwrap_or(0), bottom.unwrap_or(0)) {
         (0, 0) => {
@@ -142,7 +164,12 @@ fn legend(app: &App) -> Vec<Span<'static>> {
     let mut spans = vec![Span::styled("  blank 0 ", dim(app))];
     if app.color {
         spans.push(Span::styled("small ", dim(app)));
-        spans.extend(RAMP.iter().map(|&c| Span::styled("█", Style::new().fg(c))));
+        spans.extend(
+            app.theme
+                .ramp()
+                .iter()
+                .map(|&c| Span::styled("█", Style::new().fg(c))),
+        );
         spans.push(Span::styled(" large", dim(app)));
     } else {
         spans.push(Span::raw("small "));
