@@ -9,8 +9,8 @@ use crate::nn::Activation;
 /// The paper's learning-rate grid; the default was chosen on mnist10k from it (see README).
 pub const LR_GRID: [f32; 4] = [0.1, 0.01, 0.001, 0.0001];
 pub const DEFAULT_LR: f32 = 0.1;
-/// The paper's L1 penalty on hidden activations (the default of rectifier and softplus
-/// networks; tanh and sigmoid default to none, see [`crate::hyper::default_l1`]).
+/// The paper's L1 penalty on hidden activations (the rectifier's default; the others default
+/// to none, see [`crate::hyper::default_l1`]).
 pub const DEFAULT_L1: f32 = crate::hyper::PAPER_L1;
 pub const DEFAULT_BATCH_SIZE: usize = 10;
 pub const DEFAULT_HIDDEN: [usize; 3] = [1000, 1000, 1000];
@@ -59,7 +59,7 @@ fn lookup(by: &[(Activation, f32)], act: Activation) -> Option<f32> {
 }
 
 /// The defaults of `--l1` by activation, as [`RunConfig::net_l1`] holds them: the paper's
-/// 0.001 for rectifier and softplus (the base value), none for tanh and sigmoid.
+/// 0.001 for the rectifier (the base value), none for the others.
 pub fn default_net_l1() -> Vec<(Activation, f32)> {
     Activation::ALL
         .iter()

@@ -17,27 +17,30 @@ use crate::nn::Activation;
 /// The paper's L1 coefficient on hidden activations, `cost += l1 · Σ_units |h|` (batch mean).
 pub const PAPER_L1: f32 = 0.001;
 
-/// The default L1 penalty of a network: the paper's 0.001 for the unbounded activations
-/// (rectifier, softplus), whose unbounded outputs are the paper's reason for the penalty
-/// (section 3.1); none for the bounded ones (tanh, sigmoid). Measured on the full MNIST
-/// (README, "The L1 definition"): tanh with the penalty is far from its best.
+/// The default L1 penalty of a network: the paper's 0.001 for the rectifier, the network
+/// whose sparsity the paper reports (83.4 % on MNIST, section 4.1); none for the others. The
+/// paper motivates the penalty by the rectifier's unbounded activations (section 3.1).
+/// Measured on the full MNIST at lr 0.01 (README, "The L1 definition"): with the penalty,
+/// tanh and softplus are far from their best (softplus, which has no exact zeros, sat at
+/// 13.2 % test error after its first epoch, against 4.6 % for the rectifier).
 pub fn default_l1(act: Activation) -> f32 {
     match act {
-        Activation::Rectifier | Activation::Softplus => PAPER_L1,
-        Activation::Tanh | Activation::Sigmoid => 0.0,
+        Activation::Rectifier => PAPER_L1,
+        Activation::Tanh | Activation::Sigmoid | Activation::Softplus => 0.0,
     }
 }
 
-/// The default learning rate of a network on `dataset`, chosen from the paper's grid
-/// {0.1, 0.01, 0.001, 0.0001} by validation error (README, "Reproducing Table 1" and the lr
-/// grid). The embedded mnist10k (8,000 training digits) wants larger steps than the full
-/// MNIST's 50,000: one epoch is a sixth of the updates.
+/// The default learning rate of a network on `dataset`, from the paper's grid
+/// {0.1, 0.01, 0.001, 0.0001}, as measured (README, "Reproducing Table 1" and the lr grid).
+/// The embedded mnist10k (8,000 training digits, a sixth of the updates per epoch) wants the
+/// rectifier at 0.1, where its sparsity reaches the paper's in a few epochs; on the full
+/// MNIST 0.1 drives it to 97 % sparsity and 0.01 gives the paper's 83 %.
 pub fn default_lr(dataset: DatasetKind, act: Activation) -> f32 {
     match (dataset, act) {
-        (DatasetKind::Mnist10k, Activation::Rectifier | Activation::Softplus) => 0.03,
-        (DatasetKind::Mnist10k, Activation::Tanh | Activation::Sigmoid) => 0.1,
-        (_, Activation::Rectifier | Activation::Softplus | Activation::Tanh) => 0.01,
+        (DatasetKind::Mnist10k, Activation::Rectifier | Activation::Softplus) => 0.1,
+        (DatasetKind::Mnist10k, Activation::Tanh | Activation::Sigmoid) => 0.01,
         (_, Activation::Sigmoid) => 0.1,
+        (_, _) => 0.01,
     }
 }
 
