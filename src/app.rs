@@ -108,6 +108,11 @@ pub struct NetView {
     pub last: Option<EpochReport>,
     /// Frozen after a divergence (shown as DIVERGED) until `u` restores it.
     pub diverged: bool,
+    /// This network's own learning rate and L1 penalty, once the trainer has said.
+    pub lr: Option<f32>,
+    pub l1: Option<f32>,
+    /// Early stopping (`--patience`) froze it (shown as STOPPED).
+    pub stopped: bool,
 }
 
 impl NetView {
@@ -126,7 +131,19 @@ impl NetView {
             recent_loss: Recent::new(LOSS_BUCKET),
             last: None,
             diverged: false,
+            lr: None,
+            l1: None,
+            stopped: false,
         }
+    }
+
+    /// The epoch of the lowest validation error so far and the test error there, from the
+    /// latest report (`None` before the first, or from a log that predates model selection).
+    pub fn best(&self) -> Option<(usize, f64)> {
+        self.last
+            .as_ref()
+            .filter(|r| r.best_epoch > 0)
+            .map(|r| (r.best_epoch, r.test_error_at_best))
     }
 
     fn record(&mut self, r: &EpochReport) {
@@ -276,6 +293,8 @@ pub struct App {
     pub help_page: usize,
     /// `c`: each network's column shows the claims measurements instead of its error chart.
     pub show_claims: bool,
+    /// `a`: the lr and L1 keys change the focused network only (`false`: every network).
+    pub keys_focused: bool,
     /// A one-line message for the footer (a checkpoint saved or failed, a divergence), until
     /// the next key.
     pub status: Option<String>,
@@ -320,6 +339,7 @@ impl App {
             show_help: false,
             help_page: 0,
             show_claims: false,
+            keys_focused: false,
             status: None,
             checkpoint_asked: false,
             initial_l1: 0.0,
@@ -491,6 +511,15 @@ impl App {
                 });
                 None
             }
+            KeyCode::Char('a') => {
+                self.keys_focused = !self.keys_focused;
+                self.sync_key_values();
+                self.status = Some(format!(
+                    "lr and L1 keys now change {}",
+                    self.key_target_name()
+                ));
+                None
+            }
             // Until the trainer has described the run there is nothing to change.
             _ if self.info.is_none() => {
                 self.status = Some("the trainer is starting: only q and ? work yet".into());
@@ -596,7 +625,34 @@ impl App {
             return None;
         }
         self.lr = lr;
-        Some(Command::SetLr(lr))
+        Some(match self.key_target() {
+            Some(net) => Command::SetNetLr { net, lr },
+            None => Command::SetLr(lr),
+        })
+    }
+
+    /// The network the lr and L1 keys change (`None`: all of them).
+    pub fn key_target(&self) -> Option<usize> {
+        (self.keys_focused && self.nets.len() > 1).then_some(self.focus.0)
+    }
+
+    /// What the lr and L1 keys change, in words: `every network` or the focused one's name.
+    pub fn key_target_name(&self) -> String {
+        match self.key_target().and_then(|i| self.nets.get(i)) {
+            Some(v) => format!("{} only (a: every network)", v.info.name),
+            None => "every network (a: the focused one only)".into(),
+        }
+    }
+
+    /// `lr` / `l1` (what the header shows and the keys start from): the target network's
+    /// values, or the first network's when the keys change all.
+    fn sync_key_values(&mut self) {
+        let view = self.nets.get(self.key_target().unwrap_or(0));
+        if let Some(v) = view {
+            if let (Some(lr), Some(l1)) = (v.lr, v.l1) {
+                (self.lr, self.l1) = (lr, l1);
+            }
+        }
     }
 
     #[expect(
@@ -613,7 +669,10 @@ impl App {
             return None;
         }
         self.l1 = l1;
-        Some(Command::SetL1(l1))
+        Some(match self.key_target() {
+            Some(net) => Command::SetNetL1 { net, l1 },
+            None => Command::SetL1(l1),
+        })
     }
 
     /// Moves the heatmap focus to the next (or previous) hidden layer, across networks.
@@ -630,6 +689,7 @@ impl App {
             (i + total - 1) % total
         };
         self.focus = (i / layers, i % layers);
+        self.sync_key_values();
         Some(Command::Focus {
             net: self.focus.0,
             layer: self.focus.1,
@@ -683,6 +743,25 @@ impl App {
                 at,
                 change: Change::L1(l1),
             }),
+            Update::NetSettings { lrs, l1s, .. } => {
+                for (view, (&lr, &l1)) in self.nets.iter_mut().zip(lrs.iter().zip(&l1s)) {
+                    (view.lr, view.l1) = (Some(lr), Some(l1));
+                }
+                self.sync_key_values();
+            }
+            Update::Stopped {
+                net,
+                at,
+                best_epoch,
+            } => {
+                if let Some(view) = self.nets.get_mut(net) {
+                    view.stopped = true;
+                    self.status = Some(format!(
+                        "{} STOPPED after epoch {} (--patience): best validation error at epoch {best_epoch}",
+                        view.info.name, at.epoch
+                    ));
+                }
+            }
             Update::Revived { at, units } => self.on_revived(at, &units),
             Update::Reinitialised { at, seed } => {
                 self.seed = seed;

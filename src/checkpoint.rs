@@ -11,11 +11,11 @@
 //! epoch number (see `Trainer::shuffle`), so a run resumed at batch `b` of epoch `e` draws the
 //! same order and goes on from batch `b`.
 //!
-//! # Layout (version 1, all integers and floats little-endian)
+//! # Layout (version 2, all integers and floats little-endian)
 //! ```text
 //! offset  size  field
 //!      0     8  magic  "RELUTUIC"
-//!      8     4  format version (u32) = 1
+//!      8     4  format version (u32) = 2 (version 1, without the selection record, is read)
 //!     12     8  payload length in bytes (u64): the file is exactly 24 + this long
 //!     20     4  CRC-32 (IEEE, as zlib and gzip) of the payload
 //!     24     …  payload
@@ -34,7 +34,12 @@
 //!       last_good opt<layers>   (absent when equal to the weights above)
 //!       dead tracker: measured_at opt<u64>, then for each hidden layer, per unit
 //!               u64 (the last epoch the unit was on; u64::MAX for never)
+//! selection (version 2; after the last network), for each network in order:
+//!       lr f32, l1 f32 (its own), best opt<(epoch u64, valid_error f64, test_error f64)>,
+//!       since_best u64, stopped u8;
+//!       then patience opt<u64>
 //! ```
+//! A version 1 file gives every network the run's lr and l1, no best epoch and no patience.
 //!
 //! # Why a hand-written layout
 //! The file holds a few flat float arrays and a handful of integers, so a codec buys little,
@@ -54,11 +59,14 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array1, Array2};
 
 use crate::config;
+use crate::hyper::{Best, Selection};
 use crate::message::Position;
 use crate::nn::{Activation, Layer};
 
 pub const MAGIC: [u8; 8] = *b"RELUTUIC";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+/// The oldest version read: it lacks the per-network settings and the model selection.
+pub const OLDEST_VERSION: u32 = 1;
 /// Magic, version, payload length and CRC.
 pub const HEADER_BYTES: usize = 24;
 /// At most one network per activation.
@@ -86,9 +94,13 @@ pub struct SavedRun {
     pub config_seed: u64,
     /// The seed of the current networks (changed by re-initialisation): it fixes the order.
     pub seed: u64,
+    /// The first network's learning rate and L1 penalty (each network's own are in
+    /// [`SavedNet`]).
     pub lr: f32,
     pub l1: f32,
     pub position: Position,
+    /// `--patience` of the saved run.
+    pub patience: Option<usize>,
 }
 
 /// One network's state. The weights are borrowed when saving (a save copies no network) and
@@ -108,6 +120,11 @@ pub struct SavedNet<'a> {
     /// [`NEVER_ON`]. Kept as on disk so that reading costs no more memory than the file.
     pub dead_last_on: Vec<Vec<u64>>,
     pub dead_measured_at: Option<usize>,
+    /// This network's own learning rate and L1 penalty.
+    pub lr: f32,
+    pub l1: f32,
+    /// Model selection: best epoch so far, epochs since, stopped by `--patience`.
+    pub selection: Selection,
 }
 
 /// A whole checkpoint.
@@ -123,7 +140,8 @@ pub enum FormatError {
     #[error("not a relutui checkpoint (bad magic number)")]
     Magic,
     #[error(
-        "checkpoint format version {0} is not supported (this relutui reads version {VERSION})"
+        "checkpoint format version {0} is not supported (this relutui reads versions \
+         {OLDEST_VERSION} to {VERSION})"
     )]
     Version(u32),
     #[error(
@@ -256,6 +274,22 @@ impl Checkpoint<'_> {
                 }
             }
         }
+        for n in &self.nets {
+            w.f32(n.lr);
+            w.f32(n.l1);
+            let best = n
+                .selection
+                .best
+                .map(|b| (b.epoch, b.valid_error, b.test_error));
+            w.opt(best.as_ref(), |w, &(e, v, t)| {
+                w.u64(e as u64);
+                w.f64(v);
+                w.f64(t);
+            });
+            w.u64(n.selection.since_best as u64);
+            w.u8(u8::from(n.selection.stopped));
+        }
+        w.opt(r.patience.as_ref(), |w, &p| w.u64(p as u64));
         let mut out = w.0;
         let (header, payload) = out.split_at_mut(HEADER_BYTES);
         let length = payload.len() as u64;
@@ -288,7 +322,7 @@ impl Checkpoint<'_> {
             u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
         };
         let version = word(8);
-        if version != VERSION {
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
             return Err(FormatError::Version(version));
         }
         let declared = u64::from(word(12)) | (u64::from(word(16)) << 32);
@@ -303,7 +337,10 @@ impl Checkpoint<'_> {
             return Err(FormatError::Checksum);
         }
         let mut r = Reader { rest: payload };
-        let ck = r.checkpoint()?;
+        let mut ck = r.checkpoint()?;
+        if version >= 2 {
+            r.selection(&mut ck)?;
+        }
         if !r.rest.is_empty() {
             return Err(invalid(format!(
                 "{} unexpected bytes after the last network",
@@ -575,6 +612,9 @@ impl<'a> Reader<'a> {
                 epoch_batches,
                 dead_last_on,
                 dead_measured_at,
+                lr,
+                l1,
+                selection: Selection::default(),
             });
         }
         Ok(Checkpoint {
@@ -592,9 +632,57 @@ impl<'a> Reader<'a> {
                 lr,
                 l1,
                 position,
+                patience: None,
             },
             nets: saved,
         })
+    }
+
+    /// The version 2 record after the networks: each one's settings and model selection,
+    /// then the run's patience.
+    fn selection(&mut self, ck: &mut Checkpoint<'_>) -> Result<(), FormatError> {
+        for (i, net) in ck.nets.iter_mut().enumerate() {
+            let what = |f: &str| format!("network {}'s {f}", i + 1);
+            net.lr = self.f32(&what("learning rate"))?;
+            net.l1 = self.f32(&what("L1 penalty"))?;
+            if !(net.lr.is_finite() && net.lr > 0.0) {
+                return Err(invalid(format!("{} {}", what("learning rate"), net.lr)));
+            }
+            if !(net.l1.is_finite() && net.l1 >= 0.0) {
+                return Err(invalid(format!("{} {}", what("L1 penalty"), net.l1)));
+            }
+            let best = if self.flag(&what("best-epoch flag"))? {
+                let epoch = self.count(&what("best epoch"), 1..=u64::MAX)?;
+                let valid_error = self.f64(&what("best validation error"))?;
+                let test_error = self.f64(&what("test error at the best epoch"))?;
+                if ![valid_error, test_error]
+                    .iter()
+                    .all(|e| (0.0..=1.0).contains(e))
+                {
+                    return Err(invalid(what("best-epoch errors are not rates")));
+                }
+                Some(Best {
+                    epoch,
+                    valid_error,
+                    test_error,
+                })
+            } else {
+                None
+            };
+            let since_best = self.count(&what("epochs since the best"), 0..=u64::MAX)?;
+            let stopped = self.flag(&what("stopped flag"))?;
+            net.selection = Selection {
+                best,
+                since_best,
+                stopped,
+            };
+        }
+        ck.run.patience = if self.flag("the patience flag")? {
+            Some(self.count("the patience", 1..=u64::MAX)?)
+        } else {
+            None
+        };
+        Ok(())
     }
 }
 
@@ -711,6 +799,7 @@ mod tests {
                     batch: 3,
                     step: 23,
                 },
+                patience: Some(4),
             },
             nets: vec![
                 SavedNet {
@@ -723,6 +812,17 @@ mod tests {
                     epoch_batches: 3,
                     dead_last_on: vec![vec![2, NEVER_ON, 0], vec![1, 2]],
                     dead_measured_at: Some(2),
+                    lr: 0.1,
+                    l1: 0.001,
+                    selection: Selection {
+                        best: Some(Best {
+                            epoch: 2,
+                            valid_error: 0.25,
+                            test_error: 0.5,
+                        }),
+                        since_best: 0,
+                        stopped: false,
+                    },
                 },
                 SavedNet {
                     activation: Activation::Tanh,
@@ -734,6 +834,17 @@ mod tests {
                     epoch_batches: 0,
                     dead_last_on: vec![vec![NEVER_ON; 3], vec![NEVER_ON; 2]],
                     dead_measured_at: None,
+                    lr: 0.05,
+                    l1: 0.0,
+                    selection: Selection {
+                        best: Some(Best {
+                            epoch: 1,
+                            valid_error: 0.5,
+                            test_error: 0.75,
+                        }),
+                        since_best: 1,
+                        stopped: true,
+                    },
                 },
             ],
         }
@@ -770,6 +881,34 @@ mod tests {
         assert_eq!(Checkpoint::decode(&bytes).unwrap(), ck);
     }
 
+    /// Version 1 files (before per-network settings and model selection) still resume: every
+    /// network gets the run's lr and l1, and nothing is selected or stopped yet.
+    #[test]
+    fn version_1_files_are_read() {
+        let mut ck = sample();
+        for n in &mut ck.nets {
+            n.selection.best = None;
+        }
+        ck.run.patience = None;
+        let v2 = ck.encode();
+        // The version 2 record: per network lr, l1, best flag (no best), since_best,
+        // stopped; then the patience flag.
+        let tail = ck.nets.len() * (4 + 4 + 1 + 8 + 1) + 1;
+        let payload = &v2[HEADER_BYTES..v2.len() - tail];
+        let mut v1 = MAGIC.to_vec();
+        v1.extend_from_slice(&1u32.to_le_bytes());
+        v1.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        v1.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        v1.extend_from_slice(payload);
+        let old = Checkpoint::decode(&v1).unwrap();
+        for n in &old.nets {
+            assert_eq!((n.lr, n.l1), (ck.run.lr, ck.run.l1));
+            assert_eq!(n.selection, Selection::default());
+        }
+        assert_eq!(old.run.patience, None);
+        assert_eq!(old.nets[0].layers, ck.nets[0].layers);
+    }
+
     #[test]
     fn round_trips() {
         let ck = sample();
@@ -803,7 +942,7 @@ mod tests {
         bytes[8] = 9;
         assert_eq!(
             Checkpoint::decode(&bytes).unwrap_err().to_string(),
-            "checkpoint format version 9 is not supported (this relutui reads version 1)"
+            "checkpoint format version 9 is not supported (this relutui reads versions 1 to 2)"
         );
         assert_eq!(
             Checkpoint::decode(b"{\"json\": true}"),

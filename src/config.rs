@@ -9,8 +9,9 @@ use crate::nn::Activation;
 /// The paper's learning-rate grid; the default was chosen on mnist10k from it (see README).
 pub const LR_GRID: [f32; 4] = [0.1, 0.01, 0.001, 0.0001];
 pub const DEFAULT_LR: f32 = 0.1;
-/// The paper's L1 penalty on hidden activations.
-pub const DEFAULT_L1: f32 = 0.001;
+/// The paper's L1 penalty on hidden activations (the rectifier's default; the others default
+/// to none, see [`crate::hyper::default_l1`]).
+pub const DEFAULT_L1: f32 = crate::hyper::PAPER_L1;
 pub const DEFAULT_BATCH_SIZE: usize = 10;
 pub const DEFAULT_HIDDEN: [usize; 3] = [1000, 1000, 1000];
 /// Widths above this are refused: a 1,000,000-wide layer is a typo, not an experiment.
@@ -26,11 +27,53 @@ pub struct RunConfig {
     pub activations: Vec<Activation>,
     pub hidden: Vec<usize>,
     pub batch_size: usize,
+    /// The learning rate of every network that `net_lr` does not name.
     pub lr: f32,
+    /// The L1 penalty of every network that `net_l1` does not name.
     pub l1: f32,
     /// `None`: train until the front end quits.
     pub epochs: Option<usize>,
     pub seed: u64,
+    /// Per-network learning rates by activation (`--lr rectifier=0.01,tanh=0.1`), over `lr`.
+    pub net_lr: Vec<(Activation, f32)>,
+    /// Per-network L1 penalties by activation, over `l1`.
+    pub net_l1: Vec<(Activation, f32)>,
+    /// `--patience N`: stop a network after N epochs without a better validation error.
+    pub patience: Option<usize>,
+}
+
+impl RunConfig {
+    /// The learning rate of the network with activation `act`.
+    pub fn lr_for(&self, act: Activation) -> f32 {
+        lookup(&self.net_lr, act).unwrap_or(self.lr)
+    }
+
+    /// The L1 penalty of the network with activation `act`.
+    pub fn l1_for(&self, act: Activation) -> f32 {
+        lookup(&self.net_l1, act).unwrap_or(self.l1)
+    }
+}
+
+fn lookup(by: &[(Activation, f32)], act: Activation) -> Option<f32> {
+    by.iter().rev().find(|(a, _)| *a == act).map(|&(_, v)| v)
+}
+
+/// The defaults of `--l1` by activation, as [`RunConfig::net_l1`] holds them: the paper's
+/// 0.001 for the rectifier (the base value), none for the others.
+pub fn default_net_l1() -> Vec<(Activation, f32)> {
+    Activation::ALL
+        .iter()
+        .map(|&a| (a, crate::hyper::default_l1(a)))
+        .filter(|&(_, v)| v.to_bits() != DEFAULT_L1.to_bits())
+        .collect()
+}
+
+/// The defaults of `--lr` on `dataset` by activation, as [`RunConfig::net_lr`] holds them.
+pub fn default_net_lr(dataset: DatasetKind) -> Vec<(Activation, f32)> {
+    Activation::ALL
+        .iter()
+        .map(|&a| (a, crate::hyper::default_lr(dataset, a)))
+        .collect()
 }
 
 impl Default for RunConfig {
@@ -45,6 +88,11 @@ impl Default for RunConfig {
             l1: DEFAULT_L1,
             epochs: None,
             seed: 1,
+            // The library's default is one plain value for all; the command line's defaults
+            // are per activation (see `cli::RunArgs::to_config`).
+            net_lr: Vec::new(),
+            net_l1: Vec::new(),
+            patience: None,
         }
     }
 }

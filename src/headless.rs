@@ -273,6 +273,16 @@ fn drive<W: Write, L: Write>(
                 at.epoch + 1,
                 at.batch
             )),
+            Update::Stopped {
+                net,
+                at,
+                best_epoch,
+            } => note(format_args!(
+                "{clear}relutui: {} stopped early after epoch {} (--patience): its best \
+                 validation error was at epoch {best_epoch}\n",
+                names.get(net).map_or("a network", String::as_str),
+                at.epoch
+            )),
             _ => {}
         }
     }

@@ -14,7 +14,7 @@ use relutui::checkpoint::{self, Checkpoint};
 use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
 use relutui::train::Trainer;
-use relutui::{bench, data, headless, sweep, tui};
+use relutui::{bench, data, headless, paper, sweep, tui};
 
 /// Bad flags, bad data files, unusable paths.
 const EXIT_USAGE: u8 = 2;
@@ -63,6 +63,7 @@ fn main() -> ExitCode {
     }
     match cli.command {
         Some(SubCommand::Sweep(a)) => return sweep::run(&a),
+        Some(SubCommand::Paper(a)) => return paper::run(&a),
         Some(SubCommand::Bench(a)) => {
             return match bench::run(&a) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -20,6 +20,10 @@ pub enum Command {
     SetLr(f32),
     /// Set the L1 activation penalty for every network (takes effect at the next batch).
     SetL1(f32),
+    /// Set the learning rate of network `net` alone (index into [`RunInfo::nets`]).
+    SetNetLr { net: usize, lr: f32 },
+    /// Set the L1 penalty of network `net` alone.
+    SetNetL1 { net: usize, l1: f32 },
     /// Re-initialise every network from a new seed, keeping the data and settings.
     Reinit { seed: u64 },
     /// Which hidden layer of which network the activation snapshots should show.
@@ -116,6 +120,20 @@ pub enum Update {
         at: Position,
         units: UnitLists,
     },
+    /// Every network's learning rate and L1 penalty (`lrs[net]`, `l1s[net]`): sent after
+    /// [`Update::Started`] and after every change, for all networks or one.
+    NetSettings {
+        at: Position,
+        lrs: Vec<f32>,
+        l1s: Vec<f32>,
+    },
+    /// Early stopping (`--patience`) froze network `net` at `at`: `best_epoch` had its lowest
+    /// validation error, and the epochs since were no better. The others go on.
+    Stopped {
+        net: usize,
+        at: Position,
+        best_epoch: usize,
+    },
     /// A checkpoint was written: at every epoch end, on [`Command::Checkpoint`] and on quit.
     CheckpointSaved {
         at: Position,
@@ -197,6 +215,20 @@ pub struct EpochReport {
     pub train_error: f64,
     pub valid_error: f64,
     pub test_error: f64,
+    /// Model selection: the epoch (1-based) of the lowest validation error so far, this one
+    /// included (the earliest on a tie); 0 in lines written before relutui recorded it.
+    #[serde(default)]
+    pub best_epoch: usize,
+    /// The validation error at `best_epoch`.
+    #[serde(default)]
+    pub best_valid_error: f64,
+    /// The test error at `best_epoch`: the paper's figure for the run.
+    #[serde(default)]
+    pub test_error_at_best: f64,
+    /// Early stopping (`--patience`) froze the network: it trains no more and its fields
+    /// describe its final weights.
+    #[serde(default)]
+    pub stopped: bool,
     /// Mean negative log-likelihood over the epoch's training batches.
     pub loss: f64,
     /// Mean over the epoch's batches of the L1 term `l1 · mean Σ|h|`.
@@ -210,6 +242,7 @@ pub struct EpochReport {
     pub mean_activation: Vec<f64>,
     /// Mean number of non-zero units per example.
     pub active_units: Vec<f64>,
+    /// This network's own learning rate and L1 penalty.
     pub lr: f32,
     pub l1: f32,
     pub seed: u64,

@@ -229,6 +229,9 @@ impl SweepArgs {
             l1: spec.l1,
             epochs: Some(self.epochs),
             seed: spec.seed,
+            net_lr: Vec::new(),
+            net_l1: Vec::new(),
+            patience: None,
         }
     }
 

@@ -28,6 +28,7 @@ use crate::checkpoint::{self, Checkpoint, Mismatch, SavedNet, SavedRun};
 use crate::config::RunConfig;
 use crate::data::{Dataset, InputBuffer, Splits};
 use crate::live::LiveSparsity;
+use crate::hyper::Selection;
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
@@ -74,6 +75,14 @@ struct Net {
     frozen_loss: Option<(f64, f64)>,
     /// Exact sparsity per layer over the newest training batches, for the live gauges.
     live: LiveSparsity,
+    /// This network's own learning rate and L1 penalty.
+    lr: f32,
+    l1: f32,
+    /// Model selection: best epoch so far, and whether `--patience` stopped it.
+    sel: Selection,
+    /// The latest report, repeated (with the new epoch) while early stopping froze the
+    /// network: its weights do not change, so neither does anything measured on them.
+    last_report: Option<EpochReport>,
 }
 
 impl Net {
@@ -97,6 +106,10 @@ impl Net {
             just_diverged: None,
             frozen_loss: None,
             live: LiveSparsity::default(),
+            lr: config.lr_for(act),
+            l1: config.l1_for(act),
+            sel: Selection::default(),
+            last_report: None,
             mlp,
         }
     }
@@ -125,6 +138,11 @@ impl Net {
             just_diverged,
             frozen_loss,
             live,
+            // Settings, not state: a fresh start keeps them.
+            lr: _,
+            l1: _,
+            sel,
+            last_report,
         } = self;
         let fresh = Mlp::new(input, &config.hidden, classes, mlp.activation(), seed);
         copy_weights(mlp, &fresh);
@@ -138,6 +156,8 @@ impl Net {
         *just_diverged = None;
         *frozen_loss = None;
         live.clear();
+        *sel = Selection::default();
+        *last_report = None;
     }
 
     /// Rolls back to the last good state and stops training; the epoch's sums so far belong to
@@ -155,8 +175,9 @@ impl Net {
     }
 
     /// Error rates and layer statistics on every split; for a frozen network also its loss.
-    fn evaluate(&mut self, data: &Splits, l1: f32) {
+    fn evaluate(&mut self, data: &Splits) {
         let t0 = Instant::now();
+        let l1 = self.l1;
         let (ws, x) = (&mut self.eval_ws, &mut self.eval_x);
         self.evaluation = [
             stats::evaluate(&self.mlp, &data.train, ws, x, false),
@@ -274,6 +295,10 @@ pub struct Trainer {
     unsaved: bool,
     /// Divergences found but not yet reported: network, where, why.
     diverged_now: Vec<(usize, Position, String)>,
+    /// `--patience`: epochs without a better validation error before a network stops.
+    patience: Option<usize>,
+    /// Early stops found but not yet reported: network, where, its best epoch.
+    stopped_now: Vec<(usize, Position, usize)>,
 }
 
 /// Runs `f` on every network: one thread each when `parallel`, else one after another. The
@@ -320,10 +345,13 @@ impl Trainer {
             checkpoint: None,
             unsaved: false,
             diverged_now: Vec::new(),
+            patience: config.patience,
+            stopped_now: Vec::new(),
             config: config.clone(),
             data,
         };
         t.init_nets(config.seed);
+        t.sync_plain_settings();
         // Nothing to save before the first batch.
         t.unsaved = false;
         t
@@ -382,6 +410,9 @@ impl Trainer {
                     })
                     .collect(),
                 dead_measured_at: c.tracker().measured_at(),
+                lr: n.lr,
+                l1: n.l1,
+                selection: n.sel,
             })
             .collect();
         Checkpoint {
@@ -404,6 +435,7 @@ impl Trainer {
                 lr: self.lr,
                 l1: self.l1,
                 position: self.pos,
+                patience: self.patience,
             },
             nets,
         }
@@ -485,6 +517,7 @@ impl Trainer {
             net.epoch_loss = saved.epoch_loss;
             net.epoch_l1 = saved.epoch_l1;
             net.epoch_batches = saved.epoch_batches as usize;
+            net.sel = saved.selection;
             let last_on = saved
                 .dead_last_on
                 .iter()
@@ -499,6 +532,10 @@ impl Trainer {
         }
         self.seed = r.seed;
         self.pos = r.position;
+        // A stopped network repeats its last report: measure it once more at the next epoch.
+        for net in &mut self.nets {
+            net.last_report = None;
+        }
         self.shuffle();
         self.unsaved = false;
         Ok(())
@@ -521,6 +558,44 @@ impl Trainer {
         self.diverged_now
             .drain(..)
             .all(|(net, at, reason)| out.send(Update::Diverged { net, at, reason }))
+    }
+
+    /// Reports the early stops found since the last call; `false` when the front end is gone.
+    fn report_stops(&mut self, out: &Outbox) -> bool {
+        self.stopped_now.drain(..).all(|(net, at, best_epoch)| {
+            out.send(Update::Stopped {
+                net,
+                at,
+                best_epoch,
+            })
+        })
+    }
+
+    /// Every network's learning rate and L1 penalty, for the front end.
+    fn net_settings(&self) -> Update {
+        Update::NetSettings {
+            at: self.pos,
+            lrs: self.nets.iter().map(|n| n.lr).collect(),
+            l1s: self.nets.iter().map(|n| n.l1).collect(),
+        }
+    }
+
+    /// The run-wide `lr` / `l1` (in [`RunInfo`] and the checkpoint's run record) are the
+    /// first network's.
+    fn sync_plain_settings(&mut self) {
+        if let Some(first) = self.nets.first() {
+            (self.lr, self.l1) = (first.lr, first.l1);
+        }
+    }
+
+    /// The learning rate of each network, in order.
+    pub fn lrs(&self) -> Vec<f32> {
+        self.nets.iter().map(|n| n.lr).collect()
+    }
+
+    /// The L1 penalty of each network, in order.
+    pub fn l1s(&self) -> Vec<f32> {
+        self.nets.iter().map(|n| n.l1).collect()
     }
 
     /// Moves the reasons of fresh divergences into the queue of reports.
@@ -601,8 +676,10 @@ impl Trainer {
         self.nets.iter().map(|n| &n.mlp)
     }
 
+    /// The epoch target is reached, or early stopping stopped every network.
     fn done(&self) -> bool {
         self.config.epochs.is_some_and(|e| self.pos.epoch >= e)
+            || (!self.nets.is_empty() && self.nets.iter().all(|n| n.sel.stopped))
     }
 
     /// Trains every network on the next mini-batch. Returns the batch's examples.
@@ -617,13 +694,13 @@ impl Trainer {
             &mut self.batch_y,
         );
         let x = self.batch_x.slice(s![..n, ..]);
-        let (y, lr, l1) = (&self.batch_y[..], self.lr, self.l1);
+        let y = &self.batch_y[..];
         for_each_net(&mut self.nets, self.parallel, |net| {
-            if net.diverged {
+            if net.diverged || net.sel.stopped {
                 return;
             }
             let t0 = Instant::now();
-            let st = net.mlp.train_step(x, y, lr, l1, &mut net.ws);
+            let st = net.mlp.train_step(x, y, net.lr, net.l1, &mut net.ws);
             net.step_time += t0.elapsed();
             if let Some(reason) = step_problem(&st, &net.ws) {
                 net.diverge(reason);
@@ -657,17 +734,23 @@ impl Trainer {
         let train_n = self.data.train.len() as f64;
         // Weights that went non-finite in the last update are caught before anything is
         // measured on them, and so are statistics that overflow.
-        for net in self.nets.iter_mut().filter(|n| !n.diverged) {
+        // A network stopped early (and already measured) has nothing new to measure.
+        let frozen = |n: &Net| n.sel.stopped && n.last_report.is_some();
+        for net in self.nets.iter_mut().filter(|n| !n.diverged && !frozen(n)) {
             if let Some(reason) = weights_problem(&net.mlp) {
                 net.diverge(reason);
             }
         }
-        let (data, l1) = (&self.data, self.l1);
-        for_each_net(&mut self.nets, self.parallel, |net| net.evaluate(data, l1));
-        for net in self.nets.iter_mut().filter(|n| !n.diverged) {
+        let data = &self.data;
+        for_each_net(&mut self.nets, self.parallel, |net| {
+            if !frozen(net) {
+                net.evaluate(data);
+            }
+        });
+        for net in self.nets.iter_mut().filter(|n| !n.diverged && !frozen(n)) {
             if !evaluation_finite(&net.evaluation) {
                 net.diverge("its statistics on the data overflow".into());
-                net.evaluate(data, l1);
+                net.evaluate(data);
             }
         }
         self.collect_divergences();
@@ -677,11 +760,39 @@ impl Trainer {
             .into_iter();
         // The epoch's wall time includes its evaluation and claims.
         let epoch_seconds = epoch_seconds + finishing.elapsed().as_secs_f64();
+        let (pos, patience) = (self.pos, self.patience);
+        let stopped_now = &mut self.stopped_now;
         let reports = self
             .nets
             .iter_mut()
-            .map(|net| {
+            .enumerate()
+            .map(|(i, net)| {
+                let fresh_claims = claims.next().unwrap_or_default();
+                if let Some(last) = net.last_report.as_ref().filter(|_| net.sel.stopped) {
+                    let mut report = last.clone();
+                    report.epoch = epoch;
+                    report.step = pos.step;
+                    report.examples_per_sec = 0.0;
+                    report.epoch_seconds = epoch_seconds;
+                    report.train_seconds = 0.0;
+                    report.evaluate_seconds = 0.0;
+                    report.claims_seconds = 0.0;
+                    report.lr = net.lr;
+                    report.l1 = net.l1;
+                    net.step_time = Duration::ZERO;
+                    net.last_report = Some(report.clone());
+                    return report;
+                }
                 let [train, valid, test] = std::mem::take(&mut net.evaluation);
+                if net.sel.observe(epoch, valid.error, test.error, patience) {
+                    let best = net.sel.best.map_or(epoch, |b| b.epoch);
+                    stopped_now.push((i, pos, best));
+                }
+                let best = net.sel.best.unwrap_or(crate::hyper::Best {
+                    epoch,
+                    valid_error: valid.error,
+                    test_error: test.error,
+                });
                 let batches = net.epoch_batches.max(1) as f64;
                 let (loss, l1_penalty) = net
                     .frozen_loss
@@ -695,6 +806,10 @@ impl Trainer {
                     train_error: train.error,
                     valid_error: valid.error,
                     test_error: test.error,
+                    best_epoch: best.epoch,
+                    best_valid_error: best.valid_error,
+                    test_error_at_best: best.test_error,
+                    stopped: net.sel.stopped,
                     loss,
                     l1_penalty,
                     sparsity: valid.layers.iter().map(|l| l.sparsity).collect(),
@@ -702,8 +817,8 @@ impl Trainer {
                     saturated_units: valid.layers.iter().map(|l| l.saturated_units).collect(),
                     mean_activation: valid.layers.iter().map(|l| l.mean_activation).collect(),
                     active_units: valid.layers.iter().map(|l| l.active_units).collect(),
-                    lr: self.lr,
-                    l1: self.l1,
+                    lr: net.lr,
+                    l1: net.l1,
                     seed: self.seed,
                     // A network frozen all epoch trained nothing: 0, not a division by ~0.
                     examples_per_sec: if net.step_time.is_zero() {
@@ -715,7 +830,7 @@ impl Trainer {
                     train_seconds: net.step_time.as_secs_f64(),
                     evaluate_seconds: net.eval_time.as_secs_f64(),
                     claims_seconds: 0.0,
-                    claims: Box::new(claims.next().unwrap_or_default()),
+                    claims: Box::new(fresh_claims),
                 };
                 let report = EpochReport {
                     claims_seconds: report.claims.claims_seconds,
@@ -727,6 +842,9 @@ impl Trainer {
                 net.step_time = Duration::ZERO;
                 if !net.diverged {
                     copy_weights(&mut net.last_good, &net.mlp);
+                }
+                if net.sel.stopped {
+                    net.last_report = Some(report.clone());
                 }
                 report
             })
@@ -769,7 +887,10 @@ impl Trainer {
         } else {
             RunState::Running
         };
-        if !out.send(Update::Started(self.info())) || !out.send(Update::State(state)) {
+        if !out.send(Update::Started(self.info()))
+            || !out.send(self.net_settings())
+            || !out.send(Update::State(state))
+        {
             return;
         }
         let mut epoch_start = Instant::now();
@@ -830,7 +951,7 @@ impl Trainer {
             if self.epoch_complete() {
                 let secs = epoch_start.elapsed().as_secs_f64();
                 let reports = self.finish_epoch(secs);
-                if !self.report_divergences(out) {
+                if !self.report_divergences(out) || !self.report_stops(out) {
                     return;
                 }
                 for report in reports {
@@ -872,14 +993,38 @@ impl Trainer {
             }
             Command::Step if *state == RunState::Paused => return Flow::Step,
             Command::SetLr(lr) if lr.is_finite() && lr > 0.0 => {
+                self.nets.iter_mut().for_each(|n| n.lr = lr);
                 self.lr = lr;
                 self.unsaved = true;
+                if !out.send(self.net_settings()) {
+                    return Flow::Quit;
+                }
                 Update::LrChanged { at: self.pos, lr }
             }
             Command::SetL1(l1) if l1.is_finite() && l1 >= 0.0 => {
+                self.nets.iter_mut().for_each(|n| n.l1 = l1);
                 self.l1 = l1;
                 self.unsaved = true;
+                if !out.send(self.net_settings()) {
+                    return Flow::Quit;
+                }
                 Update::L1Changed { at: self.pos, l1 }
+            }
+            Command::SetNetLr { net, lr }
+                if lr.is_finite() && lr > 0.0 && net < self.nets.len() =>
+            {
+                self.nets[net].lr = lr;
+                self.sync_plain_settings();
+                self.unsaved = true;
+                self.net_settings()
+            }
+            Command::SetNetL1 { net, l1 }
+                if l1.is_finite() && l1 >= 0.0 && net < self.nets.len() =>
+            {
+                self.nets[net].l1 = l1;
+                self.sync_plain_settings();
+                self.unsaved = true;
+                self.net_settings()
             }
             Command::Checkpoint => self.save_checkpoint().unwrap_or_else(|| {
                 Update::CheckpointFailed(

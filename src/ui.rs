@@ -28,7 +28,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::App;
+use crate::app::{fmt_value, App};
 
 /// Below this size the dashboard shows only a request to enlarge the terminal.
 pub const MIN_WIDTH: u16 = 60;
@@ -166,6 +166,28 @@ fn net_column(frame: &mut Frame, area: Rect, app: &App, net: usize) {
             "DIVERGED ",
             fg(app, Color::LightRed).patch(bold()),
         ));
+    }
+    if view.stopped {
+        title.push(Span::styled(
+            "STOPPED ",
+            fg(app, Color::LightYellow).patch(bold()),
+        ));
+    }
+    // Its own lr and L1, and its best epoch (model selection), as far as the width allows.
+    let mut extra: Vec<String> = Vec::new();
+    if let (Some(lr), Some(l1)) = (view.lr, view.l1) {
+        extra.push(format!("lr {} l1 {} ", fmt_value(lr), fmt_value(l1)));
+    }
+    if let Some((epoch, test)) = view.best() {
+        extra.push(format!("best e{epoch} {:.2}% ", test * 100.0));
+    }
+    let mut used: usize = title.iter().map(Span::width).sum::<usize>() + 2;
+    for part in extra {
+        let w = part.chars().count();
+        if used + w <= usize::from(area.width) {
+            used += w;
+            title.push(Span::styled(part, dim(app)));
+        }
     }
     let title = Line::from(title);
     let block = Block::bordered().title(title).border_style(dim(app));

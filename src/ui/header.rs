@@ -115,6 +115,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             format!("l1 {}", fmt_value(app.l1)),
             bold().patch(fg(app, Color::LightMagenta)),
         ),
+        // `a` made the keys change one network: say which.
+        Span::styled(
+            app.key_target()
+                .and_then(|i| app.nets.get(i))
+                .map(|v| format!(" ({} only)", v.info.name))
+                .unwrap_or_default(),
+            dim(app),
+        ),
         Span::raw(format!("  {eps} ex/s  ")),
         Span::styled(fmt_clock(app.wall_time), dim(app)),
         Span::raw(" "),

@@ -44,6 +44,17 @@ fn keys(app: &App) -> Vec<(&'static str, String)> {
             "next heatmap layer, then network; shift-tab: back".into(),
         ),
         (
+            "a",
+            format!(
+                "lr/L1 keys change: {}",
+                if app.key_target().is_some() {
+                    "the focused network (tab moves)"
+                } else {
+                    "every network; a: the focused one"
+                }
+            ),
+        ),
+        (
             "c",
             "claims view: the paper's four reasons for sparsity".into(),
         ),

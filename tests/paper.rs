@@ -1,0 +1,377 @@
+//! Per-network hyper-parameters, model selection and early stopping, and `relutui paper`
+//! (Table 1 protocol) with its resume after a kill. All on small data the tests write.
+
+#[path = "support/common.rs"]
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{json_lines, mnist2k, relutui};
+use relutui::config::RunConfig;
+use relutui::data::{self, idx};
+use relutui::message::{Command as Cmd, EpochReport, RunState, Update};
+use relutui::nn::Activation;
+use relutui::train::{self, Trainer};
+
+/// Writes `train` + `test` real digits (from the embedded set) as MNIST IDX files.
+fn write_digits(dir: &Path, train: usize, test: usize) {
+    let all = data::mnist10k().unwrap();
+    for (prefix, set, n) in [("train", &all.train, train), ("t10k", &all.test, test)] {
+        let part = set.slice(0..n);
+        let pixels: Vec<u8> = part.pixels().iter().copied().collect();
+        fs::write(
+            dir.join(format!("{prefix}-images-idx3-ubyte")),
+            idx::encode(&[n as u32, 28, 28], &pixels),
+        )
+        .unwrap();
+        fs::write(
+            dir.join(format!("{prefix}-labels-idx1-ubyte")),
+            idx::encode(&[n as u32], part.labels()),
+        )
+        .unwrap();
+    }
+}
+
+fn by_net<'a>(lines: &'a [EpochReport], net: &str) -> Vec<&'a EpochReport> {
+    lines.iter().filter(|r| r.net == net).collect()
+}
+
+#[test]
+fn per_network_values_go_through_flags_checkpoint_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    write_digits(dir.path(), 600, 100);
+    let d = dir.path().to_str().unwrap();
+    let ck = dir.path().join("run.ckpt");
+    let ck = ck.to_str().unwrap();
+    let base = [
+        "--headless",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        d,
+        "--hidden",
+        "24",
+    ];
+    let mut args = base.to_vec();
+    args.extend([
+        "--lr",
+        "rectifier=0.05,tanh=0.02",
+        "--epochs",
+        "1",
+        "--checkpoint",
+        ck,
+    ]);
+    let first: Vec<EpochReport> = json_lines(&relutui(&args));
+    let (r, t) = (by_net(&first, "rectifier"), by_net(&first, "tanh"));
+    assert!((r[0].lr - 0.05).abs() < 1e-9 && (t[0].lr - 0.02).abs() < 1e-9);
+    // The L1 default is the paper's: on the rectifier, not on tanh.
+    assert!((r[0].l1 - 0.001).abs() < 1e-9, "{}", r[0].l1);
+    assert!(t[0].l1 == 0.0, "{}", t[0].l1);
+
+    // Resume: the saved per-network values come back; a named value overrides only its net.
+    let mut args = base.to_vec();
+    args.extend(["--resume", ck, "--epochs", "2", "--l1", "tanh=0.0005"]);
+    let second: Vec<EpochReport> = json_lines(&relutui(&args));
+    let (r, t) = (by_net(&second, "rectifier"), by_net(&second, "tanh"));
+    assert_eq!((r.len(), r[0].epoch), (1, 2));
+    assert!((r[0].lr - 0.05).abs() < 1e-9 && (t[0].lr - 0.02).abs() < 1e-9);
+    assert!((r[0].l1 - 0.001).abs() < 1e-9);
+    assert!((t[0].l1 - 0.0005).abs() < 1e-9);
+    // And the override was saved: a third leg without flags keeps it.
+    let mut args = base.to_vec();
+    args.extend(["--resume", ck, "--epochs", "3"]);
+    let third: Vec<EpochReport> = json_lines(&relutui(&args));
+    assert!((by_net(&third, "tanh")[0].l1 - 0.0005).abs() < 1e-9);
+    assert!((by_net(&third, "rectifier")[0].lr - 0.05).abs() < 1e-9);
+}
+
+#[test]
+fn the_keys_commands_change_one_network_or_all() {
+    let config = RunConfig {
+        hidden: vec![16],
+        epochs: Some(1),
+        net_lr: vec![(Activation::Tanh, 0.02)],
+        ..RunConfig::default()
+    };
+    let handle = train::spawn(Trainer::new(&config, mnist2k()).without_samples()).unwrap();
+    let settings = |want: usize| {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while seen.len() < want && Instant::now() < deadline {
+            if let Ok(Update::NetSettings { lrs, l1s, .. }) =
+                handle.updates.recv_timeout(Duration::from_secs(60))
+            {
+                seen.push((lrs, l1s));
+            }
+        }
+        seen
+    };
+    let first = settings(1);
+    assert_eq!(
+        first[0].0,
+        vec![0.1, 0.02],
+        "RunConfig::default's lr is 0.1"
+    );
+    handle.commands.send(Cmd::Pause).unwrap();
+    handle
+        .commands
+        .send(Cmd::SetNetLr { net: 1, lr: 0.04 })
+        .unwrap();
+    handle
+        .commands
+        .send(Cmd::SetNetL1 { net: 0, l1: 0.002 })
+        .unwrap();
+    handle.commands.send(Cmd::SetLr(0.3)).unwrap();
+    let seen = settings(3);
+    assert_eq!(seen[0].0, vec![0.1, 0.04]);
+    assert_eq!(seen[1].1, vec![0.002, 0.001]);
+    assert_eq!(seen[2].0, vec![0.3, 0.3], "SetLr sets every network");
+    handle.commands.send(Cmd::Quit).unwrap();
+    handle.thread.join().unwrap();
+}
+
+/// Reads epoch reports until the run is done.
+fn reports_until_done(handle: &train::TrainerHandle) -> (Vec<EpochReport>, Vec<(usize, usize)>) {
+    let (mut reports, mut stops) = (Vec::new(), Vec::new());
+    loop {
+        match handle.updates.recv_timeout(Duration::from_secs(120)) {
+            Ok(Update::Epoch(r)) => reports.push(r),
+            Ok(Update::Stopped {
+                net, best_epoch, ..
+            }) => stops.push((net, best_epoch)),
+            Ok(Update::State(RunState::Done)) => break,
+            Ok(_) => {}
+            Err(e) => panic!("no update: {e}"),
+        }
+    }
+    (reports, stops)
+}
+
+#[test]
+fn best_epoch_bookkeeping_and_early_stopping_of_one_network() {
+    // tanh's rate is too small to move a float32 weight: its validation error never gets
+    // better, so --patience 2 stops it after epoch 3 while the rectifier goes on.
+    let config = RunConfig {
+        activations: vec![Activation::Rectifier, Activation::Tanh],
+        hidden: vec![32],
+        epochs: Some(6),
+        lr: 0.1,
+        net_lr: vec![(Activation::Tanh, 1e-12)],
+        patience: Some(2),
+        ..RunConfig::default()
+    };
+    let handle = train::spawn(
+        Trainer::new(&config, mnist2k())
+            .without_samples()
+            .with_parallel(false),
+    )
+    .unwrap();
+    let (reports, stops) = reports_until_done(&handle);
+    handle.commands.send(Cmd::Quit).unwrap();
+    handle.thread.join().unwrap();
+    assert_eq!(
+        stops,
+        vec![(1, 1)],
+        "tanh stops, its best epoch is the first"
+    );
+    let (r, t) = (by_net(&reports, "rectifier"), by_net(&reports, "tanh"));
+    assert_eq!((r.len(), t.len()), (6, 6), "one line per network per epoch");
+    for (i, line) in t.iter().enumerate() {
+        assert_eq!(line.stopped, i >= 2, "epoch {}", line.epoch);
+        assert_eq!(line.best_epoch, 1);
+    }
+    // Frozen: the same measurements every epoch after the stop.
+    assert_eq!(t[3].valid_error, t[5].valid_error);
+    assert_eq!(t[5].examples_per_sec, 0.0);
+    // The rectifier trains on: its training error keeps changing after tanh stopped.
+    assert!(r.iter().all(|l| !l.stopped));
+    assert_ne!(r[3].train_error, r[5].train_error);
+    // best_epoch is the first epoch of the lowest validation error so far, with its test error.
+    for (i, line) in r.iter().enumerate() {
+        let seen = &r[..=i];
+        let best = seen
+            .iter()
+            .min_by(|a, b| a.valid_error.partial_cmp(&b.valid_error).unwrap())
+            .unwrap();
+        let first_best = seen
+            .iter()
+            .find(|l| l.valid_error == best.valid_error)
+            .unwrap();
+        assert_eq!(line.best_epoch, first_best.epoch);
+        assert_eq!(line.best_valid_error, first_best.valid_error);
+        assert_eq!(line.test_error_at_best, first_best.test_error);
+    }
+}
+
+#[test]
+fn every_network_stopped_ends_the_run() {
+    let config = RunConfig {
+        activations: vec![Activation::Tanh],
+        hidden: vec![8],
+        epochs: Some(50),
+        lr: 1e-12,
+        patience: Some(1),
+        ..RunConfig::default()
+    };
+    let handle = train::spawn(Trainer::new(&config, mnist2k()).without_samples()).unwrap();
+    let (reports, stops) = reports_until_done(&handle);
+    handle.commands.send(Cmd::Quit).unwrap();
+    handle.thread.join().unwrap();
+    assert_eq!(stops, vec![(0, 1)]);
+    assert_eq!(reports.len(), 2, "done after epoch 2, not 50");
+}
+
+fn paper_args<'a>(data: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "paper",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        data,
+        "--out-dir",
+        out,
+        "--activations",
+        "rectifier,tanh",
+        "--lr-grid",
+        "0.1,0.01",
+        "--hidden",
+        "64,64",
+        "--epochs",
+        "4",
+        "--patience",
+        "10",
+        "--jobs",
+        "2",
+    ]
+}
+
+#[test]
+fn paper_plans_runs_resumes_after_a_kill_and_reports_table_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    write_digits(&data, 3000, 200);
+    let out = dir.path().join("out");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let args = paper_args(d, o);
+
+    // The plan: one plain relutui command line per run.
+    let mut plan_args = args.clone();
+    plan_args.push("--plan");
+    let plan = relutui(&plan_args);
+    assert!(plan.status.success());
+    let plan = String::from_utf8(plan.stdout).unwrap();
+    assert_eq!(plan.lines().count(), 4, "{plan}");
+    assert!(plan
+        .lines()
+        .all(|l| l.contains("--headless") && l.contains("--patience 10")));
+
+    // Start, let some epochs happen, then kill it the way a user would (SIGTERM).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_relutui"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = out.join("rectifier_lr0.1.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while fs::read_to_string(&log).map_or(0, |s| s.lines().count()) < 1 {
+        assert!(Instant::now() < deadline, "no epoch in 300 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let killed = child.wait_with_output().unwrap();
+    assert_eq!(killed.status.code(), Some(143), "{:?}", killed);
+    let done_before = ["rectifier_lr0.1", "rectifier_lr0.01"]
+        .iter()
+        .filter(|n| out.join(format!("{n}.done")).exists())
+        .count();
+    assert!(
+        done_before < 2,
+        "killed before both rectifier runs were done"
+    );
+    assert!(out.join("rectifier_lr0.1.ckpt").exists());
+
+    // The same command again: it resumes and finishes, each epoch logged once.
+    let again = relutui(&args);
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let text = String::from_utf8(again.stdout).unwrap();
+    assert!(
+        text.contains("rectifier") && text.contains("1.43 %"),
+        "{text}"
+    );
+    for name in [
+        "rectifier_lr0.1",
+        "rectifier_lr0.01",
+        "tanh_lr0.1",
+        "tanh_lr0.01",
+    ] {
+        assert!(out.join(format!("{name}.done")).exists(), "{name}");
+        let lines: Vec<serde_json::Value> = fs::read_to_string(out.join(format!("{name}.jsonl")))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let epochs: Vec<u64> = lines.iter().map(|l| l["epoch"].as_u64().unwrap()).collect();
+        let mut unique = epochs.clone();
+        unique.dedup();
+        assert_eq!(unique, vec![1, 2, 3, 4], "{name}: {epochs:?}");
+    }
+    let table: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("table1.json")).unwrap()).unwrap();
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    let rect = &rows[0]["selected"];
+    let valid = |n: &str| {
+        table["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == n)
+            .unwrap()["valid_error"]
+            .as_f64()
+            .unwrap()
+    };
+    let chosen = rect["name"].as_str().unwrap();
+    let other = if chosen == "rectifier_lr0.1" {
+        "rectifier_lr0.01"
+    } else {
+        "rectifier_lr0.1"
+    };
+    assert!(
+        valid(chosen) <= valid(other),
+        "selected by validation error"
+    );
+    assert!(rect["sparsity"].as_f64().unwrap() > 0.0);
+    assert_eq!(rows[0]["complete"], true);
+
+    // A third time: nothing left to train, the plan is empty, the table is the same.
+    let mut plan_args = args.clone();
+    plan_args.push("--plan");
+    assert_eq!(relutui(&plan_args).stdout, b"");
+    let mut json_args = args.clone();
+    json_args.extend(["--collect", "--json"]);
+    let collected: serde_json::Value = serde_json::from_slice(&relutui(&json_args).stdout).unwrap();
+    assert_eq!(collected, table);
+}
+
+#[test]
+fn paper_bad_flags_exit_2_naming_the_flag() {
+    let out = relutui(&["paper", "--dataset", "mnist", "--out-dir", "/tmp"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--data-dir"));
+    let out = relutui(&["paper", "--lr-grid", "0.1,abc"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--lr-grid"));
+}
