@@ -132,6 +132,12 @@ fn main() -> ExitCode {
             );
         }
     }
+    if let Some(epochs) = args.pretrain {
+        trainer = trainer.with_pretrain(relutui::train::PretrainSettings {
+            epochs,
+            lr: args.pretrain_lr,
+        });
+    }
     if let Some(path) = checkpoint_path {
         trainer = trainer.with_checkpoint(path);
     }

@@ -35,6 +35,9 @@ use crate::metrics::Claims;
 use crate::nn::{loss, Activation, Layer, Mlp, StepStats, Workspace};
 use crate::stats;
 
+mod pretrain_phase;
+pub use pretrain_phase::PretrainSettings;
+
 /// Examples in the fixed probe batch behind the activation heatmap.
 pub const PROBE_EXAMPLES: usize = 48;
 /// How often samples (batch loss, activation snapshots) are offered to the front end.
@@ -260,6 +263,9 @@ pub struct Trainer {
     unsaved: bool,
     /// Divergences found but not yet reported: network, where, why.
     diverged_now: Vec<(usize, Position, String)>,
+    /// `--pretrain`, and the pre-training phase while it lasts (see [`pretrain_phase`]).
+    pretrain_settings: Option<PretrainSettings>,
+    pretrain: Option<Box<pretrain_phase::Phase>>,
 }
 
 /// Runs `f` on every network: one thread each when `parallel`, else one after another. The
@@ -306,6 +312,8 @@ impl Trainer {
             checkpoint: None,
             unsaved: false,
             diverged_now: Vec::new(),
+            pretrain_settings: None,
+            pretrain: None,
             config: config.clone(),
             data,
         };
@@ -387,6 +395,7 @@ impl Trainer {
                 position: self.pos,
             },
             nets,
+            pretrain: self.saved_pretrain(),
         }
     }
 
@@ -455,6 +464,8 @@ impl Trainer {
                 )));
             }
         }
+        self.check_saved_pretrain(ck.pretrain.as_ref())
+            .map_err(Mismatch)?;
         for (i, (net, saved)) in self.nets.iter_mut().zip(&ck.nets).enumerate() {
             let act = saved.activation;
             net.mlp = Mlp::from_layers(act, saved.layers.to_vec());
@@ -481,6 +492,7 @@ impl Trainer {
         self.seed = r.seed;
         self.pos = r.position;
         self.shuffle();
+        self.restore_pretrain(ck.pretrain.as_ref());
         self.unsaved = false;
         Ok(())
     }
@@ -533,6 +545,7 @@ impl Trainer {
         self.pos = Position::default();
         self.unsaved = true;
         self.shuffle();
+        self.start_pretrain();
     }
 
     /// The training order of the current epoch: a function of the seed and the epoch only.
@@ -706,6 +719,8 @@ impl Trainer {
 
     fn snapshot(&mut self) -> Option<ActivationSnapshot> {
         let (net_i, layer) = self.focus;
+        // While a layer is pre-trained, the heatmap shows its code.
+        let layer = self.pretrain.as_ref().map_or(layer, |p| p.layer);
         let net = self.nets.get_mut(net_i)?;
         if layer >= net.mlp.hidden_layers() || self.probe.nrows() == 0 {
             return None;
@@ -738,7 +753,10 @@ impl Trainer {
         } else {
             RunState::Running
         };
-        if !out.send(Update::Started(self.info())) || !out.send(Update::State(state)) {
+        if !out.send(Update::Started(self.info()))
+            || !out.send(Update::State(state))
+            || !self.announce_phase(out)
+        {
             return;
         }
         let mut epoch_start = Instant::now();
@@ -783,6 +801,14 @@ impl Trainer {
                 }
             }
 
+            if self.pretrain.is_some() {
+                let mut sample = (sample_examples, last_sample);
+                if !self.pretrain_iteration(out, &mut sample, step_once, &mut epoch_start) {
+                    return;
+                }
+                (sample_examples, last_sample) = sample;
+                continue;
+            }
             sample_examples += self.train_batch();
             if !self.report_divergences(out) {
                 return;
@@ -836,7 +862,11 @@ impl Trainer {
             }
             Command::Step if *state == RunState::Paused => return Flow::Step,
             Command::SetLr(lr) if lr.is_finite() && lr > 0.0 => {
-                self.lr = lr;
+                // In the pre-training phase the phase's own rate.
+                match self.pretrain.as_mut() {
+                    Some(p) => p.lr = lr,
+                    None => self.lr = lr,
+                }
                 self.unsaved = true;
                 Update::LrChanged { at: self.pos, lr }
             }
@@ -917,7 +947,7 @@ impl Trainer {
             })
             .collect();
         Sample {
-            at: self.pos,
+            at: self.pretrain_position().unwrap_or(self.pos),
             losses,
             examples_per_sec: if elapsed > 0.0 {
                 examples as f64 / elapsed
