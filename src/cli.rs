@@ -132,8 +132,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = crate::pretrain::parse_epochs, conflicts_with = "resume")]
     pub pretrain: Option<usize>,
 
-    /// Learning rate of the pre-training phase (`lr` keys change it while it lasts).
-    #[arg(long, value_name = "RATE", requires = "pretrain", allow_negative_numbers = true, default_value_t = DEFAULT_PRETRAIN_LR, value_parser = config::parse_lr)]
+    /// Learning rate of the pre-training phase, with --pretrain (`lr` keys change it while the
+    /// phase lasts).
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true, default_value_t = DEFAULT_PRETRAIN_LR, value_parser = config::parse_lr)]
     pub pretrain_lr: f32,
 
     /// On SIGHUP (a dropped SSH link) keep training instead of stopping: the dashboard gives

@@ -65,6 +65,14 @@ fn main() -> ExitCode {
         None => {}
     }
     let mut args = cli.run;
+    if args.pretrain.is_none()
+        && matches.value_source("pretrain_lr") == Some(ValueSource::CommandLine)
+    {
+        return fail(
+            "--pretrain-lr needs --pretrain N (the epochs per layer)",
+            EXIT_USAGE,
+        );
+    }
     // A piped stdout gets JSON lines, never escape codes: run headless, with its epoch default.
     let piped = !args.headless && !io::stdout().is_terminal();
     args.headless |= piped;

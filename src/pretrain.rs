@@ -282,7 +282,12 @@ impl DaeWorkspace {
         let nnz = if self.kernels == Kernels::Dense {
             0
         } else {
-            kernels::scan_input(code.as_slice().expect("contiguous"), n, k, &mut self.nz_code)
+            kernels::scan_input(
+                code.as_slice().expect("contiguous"),
+                n,
+                k,
+                &mut self.nz_code,
+            )
         };
         self.sparse_code = self.choose_sparse(n, d, nnz, k);
         let mut recon = self.recon.slice_mut(s![..n, ..]);
@@ -600,7 +605,11 @@ mod tests {
         let x = batch(n, d, 4, true);
         let mut mask = vec![0.0; n * d];
         fill_mask(2, 0, 0, 0, &mut mask);
-        for act in [Activation::Rectifier, Activation::Tanh, Activation::Softplus] {
+        for act in [
+            Activation::Rectifier,
+            Activation::Tanh,
+            Activation::Softplus,
+        ] {
             let recon = Reconstruction::for_activation(act);
             let mut enc = new_decoder(d, k, 7);
             let mut dec = new_decoder(k, d, 8);
@@ -622,7 +631,13 @@ mod tests {
             let last = evaluate(&enc, &dec, act, recon, 0.001, &mut ws);
             // The cross-entropy cannot go below the entropy of the targets.
             let floor = if recon == Reconstruction::SigmoidCrossEntropy {
-                let h = |t: f32| if t <= 0.0 || t >= 1.0 { 0.0 } else { -t * t.ln() - (1.0 - t) * (1.0 - t).ln() };
+                let h = |t: f32| {
+                    if t <= 0.0 || t >= 1.0 {
+                        0.0
+                    } else {
+                        -t * t.ln() - (1.0 - t) * (1.0 - t).ln()
+                    }
+                };
                 f64::from(x.iter().map(|&t| h(t)).sum::<f32>()) / n as f64
             } else {
                 0.0

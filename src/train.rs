@@ -897,7 +897,9 @@ impl Trainer {
             }
             Command::Reinit { seed } => {
                 self.init_nets(seed);
-                if !out.send(Update::Reinitialised { at: self.pos, seed }) {
+                if !out.send(Update::Reinitialised { at: self.pos, seed })
+                    || !self.announce_phase(out)
+                {
                     return Flow::Quit;
                 }
                 if *state != RunState::Done {

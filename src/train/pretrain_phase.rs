@@ -211,7 +211,10 @@ impl Trainer {
     }
 
     /// Checks a saved phase against this run, before anything is changed.
-    pub(super) fn check_saved_pretrain(&self, saved: Option<&SavedPretrain<'_>>) -> Result<(), String> {
+    pub(super) fn check_saved_pretrain(
+        &self,
+        saved: Option<&SavedPretrain<'_>>,
+    ) -> Result<(), String> {
         let Some(s) = saved else { return Ok(()) };
         if s.layer >= self.config.hidden.len() || s.nets.len() != self.nets.len() {
             return Err("its pre-training phase does not fit --hidden and --activations".into());
@@ -224,7 +227,10 @@ impl Trainer {
             ));
         }
         let (input, code) = self.layer_widths(s.layer);
-        if s.nets.iter().any(|n| n.decoder.weights.dim() != (code, input)) {
+        if s.nets
+            .iter()
+            .any(|n| n.decoder.weights.dim() != (code, input))
+        {
             return Err("its pre-training decoders do not have the shapes of --hidden".into());
         }
         Ok(())
@@ -251,6 +257,13 @@ impl Trainer {
             mask: Vec::new(),
         }));
         self.enter_layer(Some(s));
+    }
+
+    /// Whether the phase's current epoch has had all its batches.
+    pub fn pretrain_epoch_complete(&self) -> bool {
+        self.pretrain
+            .as_ref()
+            .is_some_and(|p| p.batch >= p.order.len().div_ceil(self.config.batch_size))
     }
 
     /// The position a sample reports during the phase: the epoch and batch of the layer.
@@ -451,8 +464,7 @@ impl Trainer {
             out.offer(s);
             sample.0 = 0;
         }
-        let complete = self.pretrain.as_ref().is_some_and(|p| p.batch >= p.order.len().div_ceil(self.config.batch_size));
-        if !complete {
+        if !self.pretrain_epoch_complete() {
             return true;
         }
         let layer = self.pretrain.as_ref().map(|p| p.layer);
