@@ -643,9 +643,18 @@ impl App {
             (Some(at), Some(p)) => p.enter(at),
             (Some(at), None) => self.pretrain = Some(PretrainView::new(at, self.nets.len())),
         }
-        // The trainer sends the code of the layer being pre-trained: focus it.
-        if let Some(at) = at {
-            self.focus.1 = at.layer;
+        // The trainer sends the code of the layer being pre-trained: focus it. The lr keys
+        // change the phase's rate while it lasts, then the supervised one.
+        match at {
+            Some(at) => {
+                self.focus.1 = at.layer;
+                self.lr = at.lr;
+            }
+            None => {
+                if let Some(info) = &self.info {
+                    self.lr = info.lr;
+                }
+            }
         }
     }
 

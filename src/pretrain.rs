@@ -126,7 +126,7 @@ pub fn order_stream(layer: usize, epoch: usize) -> u64 {
 }
 
 /// Where a run's pre-training phase is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PretrainAt {
     /// The hidden layer being pre-trained (from 0), and how many there are.
     pub layer: usize,
@@ -134,6 +134,8 @@ pub struct PretrainAt {
     /// Epochs of this layer done, and how many each layer gets.
     pub epoch: usize,
     pub epochs: usize,
+    /// The phase's learning rate.
+    pub lr: f32,
 }
 
 /// What one auto-encoder step (or evaluation) measured, before its update.

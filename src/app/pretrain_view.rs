@@ -88,6 +88,7 @@ mod tests {
             layers: 3,
             epoch: 0,
             epochs: 2,
+            lr: 0.01,
         }
     }
 

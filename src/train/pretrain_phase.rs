@@ -67,6 +67,7 @@ impl Phase {
             layers,
             epoch: self.epoch,
             epochs: self.settings.epochs,
+            lr: self.lr,
         }
     }
 }
