@@ -492,6 +492,10 @@ mod tests {
 
     /// The production step with lr = 1 moves every parameter by exactly −gradient; finite
     /// differences of [`evaluate`] must agree, for every parameter of both layers.
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "the shapes and layers are named as in the formulas above"
+    )]
     fn check(act: Activation, recon: Reconstruction, l1: f32, kernels: Kernels, from_tanh: bool) {
         let (d, k, n) = (6, 5, 4);
         let mut x = batch(n, d, 3, kernels == Kernels::Sparse);
@@ -602,6 +606,10 @@ mod tests {
     }
 
     #[test]
+    #[expect(
+        clippy::many_single_char_names,
+        reason = "the shapes are named as in the formulas above"
+    )]
     fn a_step_lowers_the_reconstruction_error_on_a_fixed_batch() {
         let (n, d, k) = (10, 40, 30);
         let x = batch(n, d, 4, true);
@@ -662,7 +670,9 @@ mod tests {
         assert_eq!(a, b);
         let masked = a.iter().filter(|&&m| m == 0.0).count() as f64 / a.len() as f64;
         assert!((masked - MASKING_NOISE).abs() < 0.005, "masked {masked}");
-        assert!(a.iter().all(|&m| m == 0.0 || m == 1.0));
+        assert!(a
+            .iter()
+            .all(|&m| m.to_bits() == 0 || m.to_bits() == 1f32.to_bits()));
         for (s, l, e, bt) in [(6, 1, 2, 3), (5, 0, 2, 3), (5, 1, 3, 3), (5, 1, 2, 4)] {
             fill_mask(s, l, e, bt, &mut b);
             assert_ne!(a, b, "seed {s} layer {l} epoch {e} batch {bt}");

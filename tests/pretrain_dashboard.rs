@@ -51,6 +51,10 @@ fn screen(app: &App) -> String {
 }
 
 #[test]
+#[expect(
+    clippy::float_cmp,
+    reason = "the rates are copied from the updates, not computed"
+)]
 fn the_phase_has_its_own_panel_rate_and_history() {
     let mut app = App::new(false);
     app.update(Event::Update(Update::Started(info())));
