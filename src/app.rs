@@ -8,10 +8,13 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::history::{Recent, Series};
+
+mod pretrain_view;
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
 use crate::theme::Theme;
+pub use pretrain_view::{PretrainNet, PretrainView};
 
 /// The learning rate never goes above this with `+` …
 pub const LR_MAX: f32 = 10.0;
@@ -301,6 +304,8 @@ pub struct App {
     /// `w` was pressed and its checkpoint is not yet confirmed (the saves at epoch ends are
     /// not announced).
     checkpoint_asked: bool,
+    /// The pre-training phase, while the run is in it.
+    pub pretrain: Option<PretrainView>,
     initial_l1: f32,
     last_tick: Option<Duration>,
     /// Next network (by arrival order) an epoch report belongs to.
@@ -342,6 +347,7 @@ impl App {
             keys_focused: false,
             status: None,
             checkpoint_asked: false,
+            pretrain: None,
             initial_l1: 0.0,
             last_tick: None,
             report_cursor: 0,
@@ -735,6 +741,13 @@ impl App {
                 self.state = Some(s);
             }
             Update::Epoch(report) => self.on_epoch(&report),
+            Update::Pretraining(at) => self.on_pretraining(at),
+            Update::PretrainEpoch(report) => {
+                let net = self.nets.iter().position(|n| n.info.name == report.net);
+                if let (Some(p), Some(net)) = (self.pretrain.as_mut(), net) {
+                    p.on_report(net, &report);
+                }
+            }
             Update::LrChanged { at, lr } => self.marks.push(Mark {
                 at,
                 change: Change::Lr(lr),
@@ -881,39 +894,71 @@ impl App {
         }
     }
 
+    /// The run entered pre-training of a layer, or supervised training (`None`).
+    fn on_pretraining(&mut self, at: Option<crate::pretrain::PretrainAt>) {
+        match (at, self.pretrain.as_mut()) {
+            (None, _) => self.pretrain = None,
+            (Some(at), Some(p)) => p.enter(at),
+            (Some(at), None) => self.pretrain = Some(PretrainView::new(at, self.nets.len())),
+        }
+        // The trainer sends the code of the layer being pre-trained: focus it. The lr keys
+        // change the phase's rate while it lasts, then the supervised one.
+        match at {
+            Some(at) => {
+                self.focus.1 = at.layer;
+                self.lr = at.lr;
+            }
+            None => {
+                if let Some(info) = &self.info {
+                    self.lr = info.lr;
+                }
+            }
+        }
+    }
+
     fn on_sample(&mut self, sample: Sample) {
         if self.info.is_none() {
             return;
         }
         let trained = sample.losses.iter().any(|l| l.is_finite());
-        for (net, &loss) in self.nets.iter_mut().zip(&sample.losses) {
-            if loss.is_finite() {
-                net.push_loss(sample.at.step, loss);
+        if let Some(p) = self.pretrain.as_mut() {
+            // Reconstruction errors and the phase's position: not the supervised history.
+            p.on_losses(sample.at.epoch, sample.at.batch, &sample.losses);
+            if let Some(s) = &sample.activations {
+                p.on_snapshot(s);
             }
+        } else {
+            for (net, &loss) in self.nets.iter_mut().zip(&sample.losses) {
+                if loss.is_finite() {
+                    net.push_loss(sample.at.step, loss);
+                }
+            }
+            self.position = sample.at;
         }
         if trained {
             self.examples_per_sec = sample.examples_per_sec;
         }
-        let x = self.epoch_x(sample.at);
-        for (net, live) in self.nets.iter_mut().zip(&sample.live_sparsity) {
-            if live.is_empty() {
-                net.live_sparsity.iter_mut().for_each(|l| *l = None);
-                continue;
-            }
-            for (layer, &f) in live.iter().enumerate() {
-                if let Some(slot) = net.live_sparsity.get_mut(layer) {
-                    *slot = Some(f);
+        if self.pretrain.is_none() {
+            let x = self.epoch_x(sample.at);
+            for (net, live) in self.nets.iter_mut().zip(&sample.live_sparsity) {
+                if live.is_empty() {
+                    net.live_sparsity.iter_mut().for_each(|l| *l = None);
+                    continue;
                 }
-                if trained {
-                    if let Some(h) = net.live_history.get_mut(layer) {
-                        h.push(x, f);
+                for (layer, &f) in live.iter().enumerate() {
+                    if let Some(slot) = net.live_sparsity.get_mut(layer) {
+                        *slot = Some(f);
+                    }
+                    if trained {
+                        if let Some(h) = net.live_history.get_mut(layer) {
+                            h.push(x, f);
+                        }
                     }
                 }
             }
-        }
-        self.position = sample.at;
-        if self.state == Some(RunState::Running) && self.eta_base.is_none() {
-            self.eta_base = Some((sample.at.step, self.run_time));
+            if self.state == Some(RunState::Running) && self.eta_base.is_none() {
+                self.eta_base = Some((sample.at.step, self.run_time));
+            }
         }
         if let Some(snapshot) = sample.activations {
             // A newly focused layer shows at once; after that, every HEATMAP_EVERY-th snapshot.

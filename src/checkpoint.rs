@@ -38,6 +38,10 @@
 //!       lr f32, l1 f32 (its own), best opt<(epoch u64, valid_error f64, test_error f64)>,
 //!       since_best u64, stopped u8;
 //!       then patience opt<u64>
+//! pretrain (optional, after the selection record, only while `--pretrain` is in its phase): tag u8 = 0x50,
+//!       epochs u64, lr f32, layer u64, epoch u64, batch u64, step u64,
+//!       per network: decoder weights f32s(code × input), bias f32s(input),
+//!               reconstruction sum f64, L1 sum f64, batches u64
 //! ```
 //! A version 1 file gives every network the run's lr and l1, no best epoch and no patience.
 //!
@@ -75,6 +79,8 @@ pub const MAX_NETWORKS: usize = Activation::ALL.len();
 pub const MAX_HIDDEN_LAYERS: usize = config::MAX_HIDDEN_LAYERS;
 /// In the dead-unit tracker: the unit was never seen on.
 pub const NEVER_ON: u64 = u64::MAX;
+/// Marks the optional pre-training section after the last network.
+pub const PRETRAIN_TAG: u8 = 0x50;
 
 /// The run-wide part of a checkpoint.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,6 +138,35 @@ pub struct SavedNet<'a> {
 pub struct Checkpoint<'a> {
     pub run: SavedRun,
     pub nets: Vec<SavedNet<'a>>,
+    /// The pre-training phase, while it is going on (see [`SavedPretrain`]).
+    pub pretrain: Option<SavedPretrain<'a>>,
+}
+
+/// A run in its pre-training phase (`--pretrain`): where it is and every network's decoder.
+/// Written after the last network, only while the phase lasts, so that files without it are
+/// read as before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedPretrain<'a> {
+    /// Epochs per layer, and the phase's learning rate.
+    pub epochs: usize,
+    pub lr: f32,
+    /// Hidden layer being pre-trained (from 0), the epoch of it done, the batch in that epoch.
+    pub layer: usize,
+    pub epoch: usize,
+    pub batch: usize,
+    pub step: u64,
+    /// One per network, in the order of `nets`.
+    pub nets: Vec<SavedPretrainNet<'a>>,
+}
+
+/// One network's decoder and its running epoch sums.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedPretrainNet<'a> {
+    /// `code × input` of the layer being pre-trained.
+    pub decoder: Cow<'a, Layer>,
+    pub epoch_reconstruction: f64,
+    pub epoch_l1: f64,
+    pub epoch_batches: u64,
 }
 
 /// What is wrong with a checkpoint's bytes.
@@ -290,6 +325,22 @@ impl Checkpoint<'_> {
             w.u8(u8::from(n.selection.stopped));
         }
         w.opt(r.patience.as_ref(), |w, &p| w.u64(p as u64));
+        if let Some(p) = &self.pretrain {
+            // The section's tag, then its fields (see `Reader::pretrain`).
+            w.u8(PRETRAIN_TAG);
+            w.u64(p.epochs as u64);
+            w.f32(p.lr);
+            w.u64(p.layer as u64);
+            w.u64(p.epoch as u64);
+            w.u64(p.batch as u64);
+            w.u64(p.step);
+            for n in &p.nets {
+                w.layers(std::slice::from_ref(&*n.decoder));
+                w.f64(n.epoch_reconstruction);
+                w.f64(n.epoch_l1);
+                w.u64(n.epoch_batches);
+            }
+        }
         let mut out = w.0;
         let (header, payload) = out.split_at_mut(HEADER_BYTES);
         let length = payload.len() as u64;
@@ -340,6 +391,10 @@ impl Checkpoint<'_> {
         let mut ck = r.checkpoint()?;
         if version >= 2 {
             r.selection(&mut ck)?;
+        }
+        if !r.rest.is_empty() && r.rest[0] == PRETRAIN_TAG {
+            r.rest = &r.rest[1..];
+            ck.pretrain = Some(r.pretrain(&ck)?);
         }
         if !r.rest.is_empty() {
             return Err(invalid(format!(
@@ -635,6 +690,45 @@ impl<'a> Reader<'a> {
                 patience: None,
             },
             nets: saved,
+            pretrain: None,
+        })
+    }
+
+    /// The pre-training section, after its tag: shapes come from the run already read.
+    fn pretrain(&mut self, ck: &Checkpoint<'_>) -> Result<SavedPretrain<'static>, FormatError> {
+        let hidden = &ck.run.hidden;
+        let epochs = self.count("the pre-training epochs", 1..=u64::MAX)?;
+        let lr = self.f32("the pre-training rate")?;
+        let layer = self.count("the pre-training layer", 0..=(hidden.len() as u64 - 1))?;
+        let epoch = self.count("the pre-training epoch", 0..=(epochs as u64 - 1))?;
+        let batch = self.count("the pre-training batch", 0..=u64::MAX)?;
+        let step = self.u64("the pre-training step")?;
+        let input = if layer == 0 {
+            ck.run.input_dim
+        } else {
+            hidden[layer - 1]
+        };
+        let mut nets = Vec::with_capacity(ck.nets.len());
+        for _ in 0..ck.nets.len() {
+            let decoder = self
+                .layers(&[hidden[layer], input])?
+                .pop()
+                .ok_or_else(|| invalid("a missing decoder"))?;
+            nets.push(SavedPretrainNet {
+                decoder: Cow::Owned(decoder),
+                epoch_reconstruction: self.f64("a reconstruction sum")?,
+                epoch_l1: self.f64("a pre-training L1 sum")?,
+                epoch_batches: self.u64("a pre-training batch count")?,
+            });
+        }
+        Ok(SavedPretrain {
+            epochs,
+            lr,
+            layer,
+            epoch,
+            batch,
+            step,
+            nets,
         })
     }
 
@@ -847,7 +941,64 @@ mod tests {
                     },
                 },
             ],
+            pretrain: None,
         }
+    }
+
+    #[test]
+    fn the_pretraining_section_round_trips_and_is_checked() {
+        let mut ck = sample();
+        let decoder = |k: f32| Layer {
+            weights: Array2::from_shape_fn((3, 4), |(r, c)| k * (r + 2 * c) as f32),
+            bias: Array1::from_elem(4, k),
+        };
+        ck.pretrain = Some(SavedPretrain {
+            epochs: 5,
+            lr: 0.01,
+            layer: 0,
+            epoch: 4,
+            batch: 2,
+            step: 42,
+            nets: vec![
+                SavedPretrainNet {
+                    decoder: Cow::Owned(decoder(1.0)),
+                    epoch_reconstruction: 3.5,
+                    epoch_l1: 0.25,
+                    epoch_batches: 2,
+                },
+                SavedPretrainNet {
+                    decoder: Cow::Owned(decoder(-2.0)),
+                    epoch_reconstruction: 0.0,
+                    epoch_l1: 0.0,
+                    epoch_batches: 0,
+                },
+            ],
+        });
+        let bytes = ck.encode();
+        assert_eq!(Checkpoint::decode(&bytes).unwrap(), ck);
+        // Without the section the file is the plain one, byte for byte.
+        let plain = sample().encode();
+        assert_eq!(&bytes[HEADER_BYTES..plain.len()], &plain[HEADER_BYTES..]);
+        // A section cut short, or one whose epoch is past its epochs, is refused.
+        let reseal = |mut payload: Vec<u8>| {
+            let mut out = MAGIC.to_vec();
+            out.extend_from_slice(&VERSION.to_le_bytes());
+            out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+            out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+            out.append(&mut payload);
+            out
+        };
+        let payload = bytes[HEADER_BYTES..].to_vec();
+        let cut = reseal(payload[..payload.len() - 9].to_vec());
+        assert!(matches!(
+            Checkpoint::decode(&cut),
+            Err(FormatError::Invalid(_))
+        ));
+        if let Some(p) = ck.pretrain.as_mut() {
+            p.epoch = 5;
+        }
+        let err = Checkpoint::decode(&ck.encode()).unwrap_err().to_string();
+        assert!(err.contains("pre-training epoch"), "{err}");
     }
 
     #[test]

@@ -147,6 +147,20 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub resume: Option<PathBuf>,
 
+    /// Before supervised training, pre-train every hidden layer in turn for N epochs as a
+    /// denoising auto-encoder (masking noise 0.25, the --l1 penalty on its code) on the output
+    /// of the layers below; supervised training then starts from those weights. Reconstruction:
+    /// softplus with a quadratic cost for rectifier and softplus layers, sigmoid with
+    /// cross-entropy for tanh and sigmoid. Epoch lines say "phase": "pretrain". With --resume
+    /// the phase comes from the checkpoint.
+    #[arg(long, value_name = "N", value_parser = crate::pretrain::parse_epochs, conflicts_with = "resume")]
+    pub pretrain: Option<usize>,
+
+    /// Learning rate of the pre-training phase, with --pretrain (`lr` keys change it while the
+    /// phase lasts).
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true, default_value_t = DEFAULT_PRETRAIN_LR, value_parser = config::parse_lr)]
+    pub pretrain_lr: f32,
+
     /// On SIGHUP (a dropped SSH link) keep training instead of stopping: the dashboard gives
     /// the terminal back and stops drawing, --headless ignores the signal; the --log file and
     /// checkpoints go on until --epochs are done (or SIGTERM / SIGINT).
@@ -157,6 +171,9 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_name = "BACKGROUND")]
     pub theme: Option<crate::theme::Theme>,
 }
+
+/// `--pretrain-lr` when not given.
+pub const DEFAULT_PRETRAIN_LR: f32 = 0.01;
 
 /// Epochs a headless run trains when `--epochs` is not given.
 pub const HEADLESS_DEFAULT_EPOCHS: usize = 10;

@@ -169,6 +169,7 @@ fn drive<W: Write, L: Write>(
     let mut epochs: Option<usize> = None;
     let mut batches = 0;
     let mut names: Vec<String> = Vec::new();
+    let mut pretraining: Option<crate::pretrain::PretrainAt> = None;
     // Clears the progress line before a message, when there is one.
     let clear = if options.progress { "\r\x1b[2K" } else { "" };
     loop {
@@ -180,6 +181,18 @@ fn drive<W: Write, L: Write>(
             },
             recv(samples) -> s => {
                 match s {
+                    Ok(s) if options.progress && !quitting && pretraining.is_some() => {
+                        let p = pretraining.unwrap_or_else(|| unreachable!());
+                        note(format_args!(
+                            "\r\x1b[2Kpretrain layer {}/{} epoch {}/{} batch {}/{batches}  {:.0} examples/s",
+                            p.layer + 1,
+                            p.layers,
+                            s.at.epoch + 1,
+                            p.epochs,
+                            s.at.batch,
+                            s.examples_per_sec
+                        ));
+                    }
                     Ok(s) if options.progress && !quitting => note(format_args!(
                         "\r\x1b[2Kepoch {}{} batch {}/{batches}  {:.0} examples/s",
                         s.at.epoch + 1,
@@ -250,6 +263,40 @@ fn drive<W: Write, L: Write>(
                     ));
                 }
             }
+            Update::PretrainEpoch(report) => {
+                if let Some(l) = log.as_mut() {
+                    if let Err(e) = l.write_pretrain(&report) {
+                        *log = None;
+                        error.get_or_insert(HeadlessError::Log(e));
+                        quit(&mut quitting);
+                    }
+                }
+                if let Some(out) = stdout.as_mut() {
+                    if let Err(e) = out.write_pretrain(&report) {
+                        *stdout = None;
+                        if !options.detach_on_hangup {
+                            if e.kind() != io::ErrorKind::BrokenPipe {
+                                error.get_or_insert(HeadlessError::Stdout(e));
+                            }
+                            quit(&mut quitting);
+                        }
+                    }
+                }
+                if options.progress {
+                    note(format_args!(
+                        "\r\x1b[2Kpretrain layer {} epoch {}/{} {:<10} reconstruction {:.3} (valid {:.3})  sparsity {:.0}%{}\n",
+                        report.layer,
+                        report.epoch,
+                        report.epochs,
+                        report.net,
+                        report.reconstruction_error,
+                        report.valid_reconstruction_error,
+                        report.sparsity * 100.0,
+                        if report.diverged { "  DIVERGED" } else { "" }
+                    ));
+                }
+            }
+            Update::Pretraining(at) => pretraining = at,
             Update::State(RunState::Done) => quit(&mut quitting),
             Update::CheckpointSaved { at, path } => {
                 checkpoint_error = None;

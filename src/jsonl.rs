@@ -18,8 +18,27 @@ impl<W: Write> JsonLines<W> {
     }
 
     /// Writes one report as one line and flushes it.
+    /// A supervised epoch's line: the report's fields after `"phase": "supervised"`.
     pub fn write(&mut self, report: &EpochReport) -> io::Result<()> {
-        serde_json::to_writer(&mut self.out, report)?;
+        #[derive(serde::Serialize)]
+        struct Supervised<'a> {
+            phase: &'static str,
+            #[serde(flatten)]
+            report: &'a EpochReport,
+        }
+        self.write_value(&Supervised {
+            phase: "supervised",
+            report,
+        })
+    }
+
+    /// A pre-training epoch's line (`"phase": "pretrain"`).
+    pub fn write_pretrain(&mut self, report: &crate::pretrain::PretrainReport) -> io::Result<()> {
+        self.write_value(report)
+    }
+
+    fn write_value(&mut self, value: &impl serde::Serialize) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value)?;
         self.out.write_all(b"\n")?;
         self.out.flush()
     }

@@ -19,6 +19,7 @@ pub mod message;
 pub mod metrics;
 pub mod nn;
 pub mod paper;
+pub mod pretrain;
 pub mod stats;
 pub mod summary;
 pub mod sweep;

@@ -76,6 +76,14 @@ fn main() -> ExitCode {
         None => {}
     }
     let mut args = cli.run;
+    if args.pretrain.is_none()
+        && matches.value_source("pretrain_lr") == Some(ValueSource::CommandLine)
+    {
+        return fail(
+            "--pretrain-lr needs --pretrain N (the epochs per layer)",
+            EXIT_USAGE,
+        );
+    }
     // A piped stdout gets JSON lines, never escape codes: run headless, with its epoch default.
     let piped = !args.headless && !io::stdout().is_terminal();
     args.headless |= piped;
@@ -145,6 +153,12 @@ fn main() -> ExitCode {
                 EXIT_USAGE,
             );
         }
+    }
+    if let Some(epochs) = args.pretrain {
+        trainer = trainer.with_pretrain(relutui::train::PretrainSettings {
+            epochs,
+            lr: args.pretrain_lr,
+        });
     }
     if let Some(path) = checkpoint_path {
         trainer = trainer.with_checkpoint(path);

@@ -154,6 +154,11 @@ pub enum Update {
         at: Position,
         nets: Vec<usize>,
     },
+    /// The run entered a phase: pre-training of a hidden layer (`Some`), or supervised
+    /// training (`None`). Sent at the start of a run that pre-trains and at every change.
+    Pretraining(Option<crate::pretrain::PretrainAt>),
+    /// One network's pre-training epoch (`--pretrain`).
+    PretrainEpoch(crate::pretrain::PretrainReport),
 }
 
 /// Unit indices per network, then per hidden layer: `units[net][layer]`.

@@ -88,7 +88,7 @@ pub fn sparse_max_density(rows: usize) -> f64 {
 }
 
 /// Layers narrower than this always use the dense path: per-row overhead dominates tiny rows.
-const SPARSE_MIN_FAN_OUT: usize = 32;
+pub(crate) const SPARSE_MIN_FAN_OUT: usize = 32;
 
 /// Reusable buffers for forward and backward passes of up to `capacity` examples.
 #[derive(Debug, Clone)]
@@ -509,7 +509,7 @@ fn threads_for(threads: usize, macs: usize, units: usize) -> usize {
 }
 
 /// `out += input · w`, sparse or dense, split by output columns over threads.
-fn forward_layer(
+pub(crate) fn forward_layer(
     sparse: bool,
     input: ArrayView2<'_, f32>,
     nonzeros: &kernels::NonZeros,
@@ -565,17 +565,17 @@ fn forward_layer(
 
 /// What one layer's backward pass reads.
 #[derive(Clone, Copy)]
-struct Backward<'a> {
-    sparse: bool,
-    input: ArrayView2<'a, f32>,
-    delta: ArrayView2<'a, f32>,
-    mask: kernels::BelowMask,
-    lr: f32,
+pub(crate) struct Backward<'a> {
+    pub(crate) sparse: bool,
+    pub(crate) input: ArrayView2<'a, f32>,
+    pub(crate) delta: ArrayView2<'a, f32>,
+    pub(crate) mask: kernels::BelowMask,
+    pub(crate) lr: f32,
 }
 
 /// `below = δ·Wᵀ` (from the old weights) and `W −= lr·inputᵀδ`, sparse (one fused walk) or
 /// dense (one fused pass for small batches, else two GEMMs), split by weight rows over threads.
-fn backward_layer(
+pub(crate) fn backward_layer(
     b: Backward<'_>,
     w: ArrayViewMut2<'_, f32>,
     below: Option<ArrayViewMut2<'_, f32>>,
@@ -664,7 +664,7 @@ fn backward_layer(
 
 /// Turns dCost/dh into dCost/d(pre-activation): adds the L1 subgradient `l1/n · sign(h)` and
 /// multiplies by `f'`, written in terms of `h`.
-fn backprop_through_activation(
+pub(crate) fn backprop_through_activation(
     act: Activation,
     l1_step: f32,
     h: &ArrayView2<'_, f32>,

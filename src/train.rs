@@ -37,6 +37,9 @@ use crate::metrics::Claims;
 use crate::nn::{loss, Activation, Layer, Mlp, StepStats, Workspace};
 use crate::stats;
 
+mod pretrain_phase;
+pub use pretrain_phase::PretrainSettings;
+
 /// Examples in the fixed probe batch behind the activation heatmap.
 pub const PROBE_EXAMPLES: usize = 48;
 /// How often samples (batch loss, activation snapshots) are offered to the front end.
@@ -299,6 +302,9 @@ pub struct Trainer {
     patience: Option<usize>,
     /// Early stops found but not yet reported: network, where, its best epoch.
     stopped_now: Vec<(usize, Position, usize)>,
+    /// `--pretrain`, and the pre-training phase while it lasts (see [`pretrain_phase`]).
+    pretrain_settings: Option<PretrainSettings>,
+    pretrain: Option<Box<pretrain_phase::Phase>>,
 }
 
 /// Runs `f` on every network: one thread each when `parallel`, else one after another. The
@@ -347,6 +353,8 @@ impl Trainer {
             diverged_now: Vec::new(),
             patience: config.patience,
             stopped_now: Vec::new(),
+            pretrain_settings: None,
+            pretrain: None,
             config: config.clone(),
             data,
         };
@@ -438,6 +446,7 @@ impl Trainer {
                 patience: self.patience,
             },
             nets,
+            pretrain: self.saved_pretrain(),
         }
     }
 
@@ -506,6 +515,8 @@ impl Trainer {
                 )));
             }
         }
+        self.check_saved_pretrain(ck.pretrain.as_ref())
+            .map_err(Mismatch)?;
         for (i, (net, saved)) in self.nets.iter_mut().zip(&ck.nets).enumerate() {
             let act = saved.activation;
             net.mlp = Mlp::from_layers(act, saved.layers.to_vec());
@@ -537,6 +548,7 @@ impl Trainer {
             net.last_report = None;
         }
         self.shuffle();
+        self.restore_pretrain(ck.pretrain.as_ref());
         self.unsaved = false;
         Ok(())
     }
@@ -627,6 +639,7 @@ impl Trainer {
         self.pos = Position::default();
         self.unsaved = true;
         self.shuffle();
+        self.start_pretrain();
     }
 
     /// The training order of the current epoch: a function of the seed and the epoch only.
@@ -855,6 +868,8 @@ impl Trainer {
 
     fn snapshot(&mut self) -> Option<ActivationSnapshot> {
         let (net_i, layer) = self.focus;
+        // While a layer is pre-trained, the heatmap shows its code.
+        let layer = self.pretrain.as_ref().map_or(layer, |p| p.layer);
         let net = self.nets.get_mut(net_i)?;
         if layer >= net.mlp.hidden_layers() || self.probe.nrows() == 0 {
             return None;
@@ -890,6 +905,7 @@ impl Trainer {
         if !out.send(Update::Started(self.info()))
             || !out.send(self.net_settings())
             || !out.send(Update::State(state))
+            || !self.announce_phase(out)
         {
             return;
         }
@@ -940,6 +956,14 @@ impl Trainer {
                 }
             }
 
+            if self.pretrain.is_some() {
+                let mut sample = (sample_examples, last_sample);
+                if !self.pretrain_iteration(out, &mut sample, step_once, &mut epoch_start) {
+                    return;
+                }
+                (sample_examples, last_sample) = sample;
+                continue;
+            }
             sample_examples += self.train_batch();
             if !self.report_divergences(out) {
                 return;
@@ -993,8 +1017,14 @@ impl Trainer {
             }
             Command::Step if *state == RunState::Paused => return Flow::Step,
             Command::SetLr(lr) if lr.is_finite() && lr > 0.0 => {
-                self.nets.iter_mut().for_each(|n| n.lr = lr);
-                self.lr = lr;
+                // In the pre-training phase the phase's own rate.
+                match self.pretrain.as_mut() {
+                    Some(p) => p.lr = lr,
+                    None => {
+                        self.nets.iter_mut().for_each(|n| n.lr = lr);
+                        self.lr = lr;
+                    }
+                }
                 self.unsaved = true;
                 if !out.send(self.net_settings()) {
                     return Flow::Quit;
@@ -1048,7 +1078,9 @@ impl Trainer {
             }
             Command::Reinit { seed } => {
                 self.init_nets(seed);
-                if !out.send(Update::Reinitialised { at: self.pos, seed }) {
+                if !out.send(Update::Reinitialised { at: self.pos, seed })
+                    || !self.announce_phase(out)
+                {
                     return Flow::Quit;
                 }
                 if *state != RunState::Done {
@@ -1098,7 +1130,7 @@ impl Trainer {
             })
             .collect();
         Sample {
-            at: self.pos,
+            at: self.pretrain_position().unwrap_or(self.pos),
             losses,
             examples_per_sec: if elapsed > 0.0 {
                 examples as f64 / elapsed

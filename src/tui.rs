@@ -261,6 +261,12 @@ fn finish<L: Write>(
                     break;
                 }
             }
+            (Update::PretrainEpoch(report), Some(log)) => {
+                if let Err(e) = log.write_pretrain(&report) {
+                    log_result = Err(TuiError::Log(e));
+                    break;
+                }
+            }
             // The checkpoint the trainer saved as it stopped: say where, now that the
             // terminal is back (ignoring a terminal that is gone).
             (Update::CheckpointSaved { at, path }, _) => {
@@ -359,6 +365,9 @@ fn event_loop<L: Write>(
                 Ok(update) => {
                     if let (Update::Epoch(report), Some(log)) = (&update, log.as_mut()) {
                         log.write(report).map_err(TuiError::Log)?;
+                    }
+                    if let (Update::PretrainEpoch(report), Some(log)) = (&update, log.as_mut()) {
+                        log.write_pretrain(report).map_err(TuiError::Log)?;
                     }
                     if matches!(update, Update::Reinitialised { .. }) {
                         // Samples queued before the re-initialisation belong to the old

@@ -10,6 +10,8 @@
 //! │ L1 sparsity      ││                  │     sparsity.rs per-layer gauge, dead/saturated units
 //! └──────────────────┘└──────────────────┘     (`c`: claims.rs replaces numbers and chart)
 //! heatmap of the focused layer on the probe batch          heatmap.rs
+//! (while `--pretrain` runs, pretrain.rs takes each column's error numbers and chart: the
+//! layer, its reconstruction error and the exact sparsity of its code)
 //! footer: key hints                                        footer.rs   (help.rs: the `?` overlay)
 //! ```
 
@@ -19,6 +21,7 @@ pub mod footer;
 pub mod header;
 pub mod heatmap;
 pub mod help;
+pub mod pretrain;
 pub mod sparsity;
 pub mod sparsity_chart;
 
@@ -198,7 +201,10 @@ fn net_column(frame: &mut Frame, area: Rect, app: &App, net: usize) {
         Constraint::Length(1 + app.layers() as u16),
     ])
     .areas(inner);
-    if app.show_claims {
+    if app.pretrain.is_some() {
+        // Pre-training: the phase's panel takes the error numbers' and chart's place.
+        pretrain::render(frame, errors_area, app, net);
+    } else if app.show_claims {
         // The claims take the error numbers' and chart's place; the loss stays.
         let [claims_area, loss_area] =
             Layout::vertical([Constraint::Fill(1), Constraint::Length(2)]).areas(errors_area);
