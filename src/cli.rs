@@ -10,6 +10,7 @@ use crate::checkpoint::Checkpoint;
 use crate::config::{self, RunConfig};
 use crate::data::DatasetKind;
 use crate::nn::Activation;
+use crate::plot::PlotArgs;
 use crate::sweep::SweepArgs;
 
 /// Hidden-layer widths, from `--hidden 1000,1000,1000`.
@@ -53,6 +54,17 @@ pub enum SubCommand {
     /// Time training steps of warmed-up networks (examples/s, median of repeats), and with
     /// --baseline the dense-only path and a plain ndarray implementation beside them.
     Bench(BenchArgs),
+    /// SVG figures from logs, sweep folders and the paper command's JSON: error curves,
+    /// sparsity per layer, the claims over training, the Figure 3 scatter, Table 1 as bars.
+    Plot(PlotArgs),
+    /// Print a shell completion script: `relutui completions bash > /etc/bash_completion.d/relutui`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `relutui man > relutui.1 && man ./relutui.1`.
+    Man,
 }
 
 /// The flags of a training run.

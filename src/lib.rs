@@ -16,6 +16,7 @@ pub mod jsonl;
 pub mod message;
 pub mod metrics;
 pub mod nn;
+pub mod plot;
 pub mod stats;
 pub mod sweep;
 pub mod train;
