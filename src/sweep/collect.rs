@@ -185,7 +185,7 @@ pub fn report(dir: &Path, m: &Manifest, found: &[Found], args: &SweepArgs) -> St
             Status::Finished => continue,
             Status::NotStarted => "not started".to_string(),
             Status::Running { age } => format!(
-                "running: epoch {}/{} done, last line {} ago",
+                "running: epoch {}/{} done, log written {} ago",
                 r.epochs_done,
                 m.epochs,
                 secs(*age)
