@@ -12,6 +12,7 @@ use crate::data::DatasetKind;
 use crate::hyper::PerNet;
 use crate::nn::Activation;
 use crate::paper::PaperArgs;
+use crate::plot::PlotArgs;
 use crate::sweep::SweepArgs;
 
 /// Hidden-layer widths, from `--hidden 1000,1000,1000`.
@@ -66,6 +67,17 @@ pub enum SubCommand {
     /// workers, checkpointed in --out-dir so a rerun resumes), select by validation error and
     /// print the test error at the best epoch beside the paper's figures.
     Paper(PaperArgs),
+    /// SVG figures from logs, sweep folders and the paper command's JSON: error curves,
+    /// sparsity per layer, the claims over training, the Figure 3 scatter, Table 1 as bars.
+    Plot(PlotArgs),
+    /// Print a shell completion script: `relutui completions bash > /etc/bash_completion.d/relutui`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `relutui man > relutui.1 && man ./relutui.1`.
+    Man,
 }
 
 /// The flags of a training run.

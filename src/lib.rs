@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod nn;
 pub mod paper;
 pub mod pretrain;
+pub mod plot;
 pub mod stats;
 pub mod summary;
 pub mod sweep;

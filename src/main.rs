@@ -14,7 +14,7 @@ use relutui::checkpoint::{self, Checkpoint};
 use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
 use relutui::train::Trainer;
-use relutui::{bench, data, headless, paper, sweep, tui};
+use relutui::{bench, data, headless, paper, plot, sweep, tui};
 
 /// Bad flags, bad data files, unusable paths.
 const EXIT_USAGE: u8 = 2;
@@ -72,6 +72,20 @@ fn main() -> ExitCode {
                     ExitCode::from(EXIT_RUNTIME)
                 }
             }
+        }
+        Some(SubCommand::Plot(a)) => return plot::run(&a),
+        Some(SubCommand::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "relutui", &mut io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Some(SubCommand::Man) => {
+            return match clap_mangen::Man::new(Cli::command()).render(&mut io::stdout()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(
+                    format_args!("writing the man page failed: {e}"),
+                    EXIT_RUNTIME,
+                ),
+            };
         }
         None => {}
     }

@@ -31,6 +31,9 @@ use crate::message::{Command, EpochReport, RunState, Update};
 use crate::nn::Activation;
 use crate::train::{self, Trainer};
 
+pub mod collect;
+pub mod plan;
+
 /// The paper's sweep of L1 penalties.
 pub const DEFAULT_L1_LIST: &str = "0,0.0001,0.0003,0.001,0.003,0.01";
 
@@ -85,6 +88,26 @@ pub struct SweepArgs {
     /// Runs trained at once, one thread each [default: the available cores].
     #[arg(long, value_name = "N", value_parser = parse_at_least_one)]
     pub jobs: Option<usize>,
+
+    /// Print one self-contained relutui command per run instead of training (for GNU parallel
+    /// or a Slurm array); each writes its log and checkpoint in --out-dir, and the plan is kept
+    /// in --out-dir/sweep.json for --collect.
+    #[arg(long, requires = "out_dir", conflicts_with_all = ["task", "collect"])]
+    pub plan: bool,
+
+    /// Run exactly line K (1-based) of --plan's output, e.g. K = $SLURM_ARRAY_TASK_ID.
+    #[arg(long, value_name = "K", requires = "out_dir", conflicts_with = "collect", value_parser = parse_at_least_one)]
+    pub task: Option<usize>,
+
+    /// Build the summary table and the figure (DIR/figure3.svg) from the runs in DIR, saying
+    /// which are finished, running, stopped or not started. The other flags come from
+    /// DIR/sweep.json.
+    #[arg(long, value_name = "DIR")]
+    pub collect: Option<PathBuf>,
+
+    /// How the lines of --plan start relutui (e.g. an absolute path on the cluster).
+    #[arg(long, value_name = "COMMAND", default_value = "relutui")]
+    pub program: String,
 }
 
 fn parse_widths(s: &str) -> Result<Widths, String> {
@@ -295,6 +318,8 @@ pub fn execute<W: Write>(
             source,
         };
         fs::create_dir_all(dir).map_err(err)?;
+        // The same plan as --plan's, so that --collect reads this folder too.
+        plan::write_manifest(&plan::manifest(args, dir), dir).map_err(err)?;
         for spec in &runs {
             files.push(Some(JsonLines::create(&run_file(dir, spec)).map_err(err)?));
         }
@@ -325,6 +350,7 @@ pub fn execute<W: Write>(
     }
     drop(tx);
 
+    let bar = progress_bar(runs.len());
     let mut last: Vec<Option<(EpochReport, f64)>> = vec![None; runs.len()];
     let mut finished = 0;
     let mut result = Ok(());
@@ -352,7 +378,7 @@ pub fn execute<W: Write>(
                 finished += 1;
                 if let Some((r, s)) = last[i].as_mut() {
                     *s = secs;
-                    eprintln!(
+                    let line = format!(
                         "sweep: run {finished}/{} done in {secs:.0} s: l1 {} seed {}: sparsity {:.1} %, test error {:.2} %",
                         runs.len(),
                         runs[i].l1,
@@ -360,6 +386,13 @@ pub fn execute<W: Write>(
                         mean(&r.sparsity) * 100.0,
                         r.test_error * 100.0
                     );
+                    match &bar {
+                        Some(b) => {
+                            b.println(line);
+                            b.inc(1);
+                        }
+                        None => eprintln!("{line}"),
+                    }
                 }
             }
             Msg::Failed => {
@@ -367,6 +400,9 @@ pub fn execute<W: Write>(
                 break;
             }
         }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     // Closing the channel stops the workers after their current epoch.
     drop(rx);
@@ -391,13 +427,63 @@ pub fn execute<W: Write>(
         .collect();
     if stdout_open {
         let secs = t0.elapsed().as_secs_f64();
-        let text = summary(args, &results, splits.classes, secs, jobs);
+        let mut text = summary(args, &results, splits.classes, secs, jobs);
+        if let Some(dir) = &args.out_dir {
+            text.push_str(&write_figure(dir, &results, args.epochs));
+        }
         match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
             Err(e) if e.kind() != io::ErrorKind::BrokenPipe => return Err(SweepError::Stdout(e)),
             _ => {}
         }
     }
     Ok(results)
+}
+
+/// A bar of finished runs with an ETA on stderr, only when stderr is a terminal.
+fn progress_bar(runs: usize) -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(runs as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "sweep {bar:30} {pos}/{len} runs, {elapsed} elapsed, eta {eta}",
+        )
+        .expect("a valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_secs(1));
+    Some(bar)
+}
+
+/// Draws the Figure 3 scatter of finished runs to `DIR/figure3.svg`; the line saying so (or why
+/// not) for the summary.
+fn write_figure(dir: &Path, results: &[RunResult], epochs: usize) -> String {
+    let points: Vec<crate::plot::scatter::RunPoint> = results
+        .iter()
+        .map(|r| crate::plot::scatter::RunPoint {
+            file: run_file(dir, &r.spec),
+            l1: f64::from(r.spec.l1),
+            seed: Some(r.spec.seed),
+            epoch: r.last.epoch as f64,
+            sparsity: r.mean_sparsity(),
+            test_error: r.last.test_error,
+        })
+        .collect();
+    if points.is_empty() {
+        return String::new();
+    }
+    let title = format!(
+        "Figure 3: sparsity against test error ({} runs, {epochs} epochs)",
+        points.len()
+    );
+    let path = dir.join("figure3.svg");
+    match crate::plot::scatter::render(&points, &title, 960)
+        .map_err(|e| e.to_string())
+        .and_then(|svg| fs::write(&path, svg).map_err(|e| e.to_string()))
+    {
+        Ok(()) => format!("figure: {}\n", path.display()),
+        Err(e) => format!("figure: {} not written: {e}\n", path.display()),
+    }
 }
 
 /// Writes one JSON line to stdout; a broken pipe just closes it.
@@ -441,6 +527,14 @@ pub fn summary(
         seconds,
         jobs
     );
+    s.push_str(&summary_table(args, results, classes));
+    s
+}
+
+/// The summary without its first line: the table of runs, the per-L1 means and the chart.
+/// `--collect` prints it too, so that both give the same table for the same runs.
+pub fn summary_table(args: &SweepArgs, results: &[RunResult], classes: usize) -> String {
+    let mut s = String::new();
     let _ = writeln!(
         s,
         "sparsity: mean over hidden layers of the fraction of exact zeros on the validation set"
@@ -605,6 +699,37 @@ pub fn scatter(points: &[(f64, f64, usize)], width: usize, height: usize) -> Str
 /// The `relutui sweep` front end: loads the data, runs the sweep and maps errors to exit
 /// codes (2 for bad input, 1 at runtime).
 pub fn run(args: &SweepArgs) -> ExitCode {
+    if let Some(dir) = &args.collect {
+        return match collect::collect(dir) {
+            Ok((text, _)) => {
+                let mut out = io::stdout().lock();
+                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if args.plan || args.task.is_some() {
+        // clap makes --plan and --task require --out-dir.
+        let dir = args.out_dir.as_deref().unwrap_or(Path::new("."));
+        let result = match args.task {
+            None => plan::print_plan(args, dir, io::stdout().lock()),
+            Some(k) => match plan::task_args(args, dir, k) {
+                Ok(argv) => return exec_task(&argv),
+                Err(e) => Err(e),
+            },
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     if args.dataset.needs_data_dir() && args.data_dir.is_none() {
         eprintln!(
             "error: --dataset {} needs --data-dir DIR with its files (see relutui sweep --help)",
@@ -630,6 +755,16 @@ pub fn run(args: &SweepArgs) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `--task K`: becomes line K's relutui process (same pid, so a scheduler's signals reach the
+/// run itself), or says why it could not.
+fn exec_task(argv: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("relutui"));
+    let err = std::process::Command::new(&exe).args(argv).exec();
+    eprintln!("error: --task: cannot start {}: {err}", exe.display());
+    ExitCode::from(1)
 }
 
 #[cfg(test)]
