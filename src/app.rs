@@ -205,6 +205,19 @@ impl Heatmap {
     pub const LEVELS: u8 = 4;
 }
 
+/// Whose run the dashboard shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// This process trains it: `q` stops the run.
+    #[default]
+    Local,
+    /// `relutui attach`: `q` detaches (the run goes on) and `S` stops the run; a read-only
+    /// viewer only changes its own view.
+    Attached { read_only: bool },
+    /// `relutui replay`: a finished log, nothing to steer.
+    Replay,
+}
+
 /// The dashboard's state.
 #[derive(Debug, Clone, PartialEq)]
 #[expect(
@@ -239,6 +252,8 @@ pub struct App {
     /// A one-line message for the footer (a checkpoint saved or failed, a divergence), until
     /// the next key.
     pub status: Option<String>,
+    /// Local, attached or replay: what `q` means and which keys steer.
+    pub mode: Mode,
     /// `w` was pressed and its checkpoint is not yet confirmed (the saves at epoch ends are
     /// not announced).
     checkpoint_asked: bool,
@@ -271,6 +286,7 @@ impl App {
             show_help: false,
             show_claims: false,
             status: None,
+            mode: Mode::Local,
             checkpoint_asked: false,
             initial_l1: 0.0,
             last_tick: None,
@@ -359,6 +375,11 @@ impl App {
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         self.status = None;
+        if self.mode != Mode::Local {
+            if let Some(command) = self.on_remote_key(key.code, ctrl) {
+                return command;
+            }
+        }
         match key.code {
             KeyCode::Char('c') if ctrl => Some(self.quit()),
             KeyCode::Char('q' | 'Q') => Some(self.quit()),
@@ -417,6 +438,35 @@ impl App {
                 Some(Command::Reinit { seed: self.seed })
             }
             _ => None,
+        }
+    }
+
+    /// Keys that mean something else away from the trainer: `Some(answer)` when handled.
+    fn on_remote_key(&mut self, code: KeyCode, ctrl: bool) -> Option<Option<Command>> {
+        let steer = self.mode == Mode::Attached { read_only: false };
+        match code {
+            // Detach (or leave the replay): the run, if any, goes on.
+            KeyCode::Char('c') if ctrl => {
+                self.quit = true;
+                Some(None)
+            }
+            KeyCode::Char('q') => {
+                self.quit = true;
+                Some(None)
+            }
+            // The deliberate stop: a capital S, and only for a viewer that steers.
+            KeyCode::Char('S') if steer && self.info.is_some() => Some(Some(self.quit())),
+            KeyCode::Char('?' | 'c') | KeyCode::Esc | KeyCode::Tab | KeyCode::BackTab => None,
+            _ if steer => None,
+            KeyCode::Char(_) => {
+                self.status = Some(if self.mode == Mode::Replay {
+                    "replay: nothing to steer (q leaves, c claims, tab focus, ? help)".into()
+                } else {
+                    "read-only viewer: q detaches; attach without --read-only to steer".into()
+                });
+                Some(None)
+            }
+            _ => Some(None),
         }
     }
 
@@ -497,6 +547,11 @@ impl App {
             }
             Update::State(s) => self.state = Some(s),
             Update::Epoch(report) => self.on_epoch(&report),
+            Update::History(reports) => {
+                for report in &reports {
+                    self.on_epoch(report);
+                }
+            }
             Update::LrChanged { at, lr } => self.marks.push(Mark {
                 at,
                 change: Change::Lr(lr),

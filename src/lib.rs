@@ -5,7 +5,9 @@
 //! JSON-lines writer ([`headless`]). They talk through the types in [`message`].
 
 pub mod app;
+pub mod attach;
 pub mod bench;
+pub mod bridge;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
@@ -16,6 +18,8 @@ pub mod jsonl;
 pub mod message;
 pub mod metrics;
 pub mod nn;
+pub mod protocol;
+pub mod run_dir;
 pub mod stats;
 pub mod sweep;
 pub mod train;

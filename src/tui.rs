@@ -92,13 +92,13 @@ pub fn colors_enabled() -> bool {
 }
 
 /// Owns the terminal between `try_init` and `restore`, so an early return restores it too.
-struct TerminalGuard {
-    terminal: DefaultTerminal,
+pub(crate) struct TerminalGuard {
+    pub(crate) terminal: DefaultTerminal,
 }
 
 impl TerminalGuard {
     /// Raw mode, the alternate screen, and ratatui's panic hook that restores the terminal.
-    fn new() -> io::Result<Self> {
+    pub(crate) fn new() -> io::Result<Self> {
         match ratatui::try_init() {
             Ok(terminal) => Ok(Self { terminal }),
             Err(e) => {
@@ -129,6 +129,17 @@ pub fn run<L: Write>(
     log: Option<JsonLines<L>>,
     detach_on_hangup: bool,
 ) -> Result<Outcome, TuiError> {
+    run_with(trainer, log, detach_on_hangup, train::spawn)
+}
+
+/// [`run`], with the trainer started by `spawn` (a [`crate::bridge::Server`] puts its
+/// control socket between the trainer and the dashboard).
+pub fn run_with<L: Write>(
+    trainer: Trainer,
+    log: Option<JsonLines<L>>,
+    detach_on_hangup: bool,
+    spawn: impl FnOnce(Trainer) -> io::Result<TrainerHandle>,
+) -> Result<Outcome, TuiError> {
     let mut log = log;
     // Signals first, so that one arriving during set-up is a quit rather than a wreck.
     let signals = Signals::new([SIGTERM, SIGHUP, SIGINT]).map_err(TuiError::Signals)?;
@@ -136,7 +147,7 @@ pub fn run<L: Write>(
     let (signal_tx, signal_rx) = bounded(4);
     let signal_thread = spawn_signals(signals, signal_tx).map_err(TuiError::Signals)?;
 
-    let handle = match train::spawn(trainer) {
+    let handle = match spawn(trainer) {
         Ok(h) => h,
         Err(e) => {
             signal_handle.close();
@@ -246,7 +257,7 @@ fn finish<L: Write>(
     }
 }
 
-fn spawn_signals(mut signals: Signals, tx: Sender<i32>) -> io::Result<JoinHandle<()>> {
+pub(crate) fn spawn_signals(mut signals: Signals, tx: Sender<i32>) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -259,7 +270,7 @@ fn spawn_signals(mut signals: Signals, tx: Sender<i32>) -> io::Result<JoinHandle
 }
 
 /// Reads terminal events and forwards them; stops when told, or when the UI is gone.
-fn spawn_input(
+pub(crate) fn spawn_input(
     tx: Sender<io::Result<ct::Event>>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<JoinHandle<()>> {
@@ -279,7 +290,7 @@ fn spawn_input(
 }
 
 /// The events the dashboard reacts to; mouse, focus and paste events are not among them.
-fn to_event(event: &ct::Event) -> Option<Event> {
+pub(crate) fn to_event(event: &ct::Event) -> Option<Event> {
     match event {
         ct::Event::Key(key) if key.kind == KeyEventKind::Press => Some(Event::Key(*key)),
         ct::Event::Resize(..) => Some(Event::Resize),
