@@ -692,7 +692,12 @@ impl App {
             self.examples_per_sec = sample.examples_per_sec;
         }
         self.position = sample.at;
-        if let Some(snapshot) = sample.activations {
+        // Another viewer of the same run may have the trainer snapshot another layer: keep
+        // the last picture of this dashboard's own focus rather than show that one.
+        let snapshot = sample
+            .activations
+            .filter(|a| (a.net, a.layer) == self.focus);
+        if let Some(snapshot) = snapshot {
             // A newly focused layer shows at once; after that, every HEATMAP_EVERY-th snapshot.
             let fresh = self.focused_heatmap().is_none();
             self.snapshots_skipped += 1;

@@ -131,21 +131,26 @@ impl Connection {
         stream
             .set_read_timeout(Some(Duration::from_millis(200)))
             .map_err(io_err)?;
-        protocol::write_message(
+        // A run that refuses at once (another user) may have closed before the hello: its
+        // answer is still there to read.
+        let sent = protocol::write_message(
             stream,
             &ClientMessage::Hello {
                 version: VERSION,
                 read_only,
             },
-        )
-        .map_err(|e| format!("the run did not take the hello: {e}"))?;
+        );
         let wait = Duration::from_secs(10);
-        match protocol::read_message_within::<ServerMessage>(
+        let answer = protocol::read_message_within::<ServerMessage>(
             stream,
             MAX_SERVER_FRAME,
             wait,
             Some(wait),
-        ) {
+        );
+        if let (Err(e), Err(_)) = (&sent, &answer) {
+            return Err(format!("the run did not take the hello: {e}"));
+        }
+        match answer {
             Ok(ServerMessage::Welcome(w)) => Ok(w),
             Ok(ServerMessage::Refused {
                 server_version,
@@ -244,13 +249,18 @@ pub fn attach(args: &AttachArgs) -> ExitCode {
     };
     let name = dir.display().to_string();
     app.status = Some(if args.read_only {
-        format!("attached read-only to {name} (pid {}): q detaches", conn.welcome.pid)
+        format!(
+            "attached read-only to {name} (pid {}): q detaches",
+            conn.welcome.pid
+        )
     } else {
         format!(
             "attached to {name} (pid {}): q detaches, the run goes on; S stops the run",
             conn.welcome.pid
         )
     });
+    // Ask for snapshots of this viewer's focus (another viewer may have moved the trainer's).
+    let _ = conn.commands.send(Command::Focus { net: 0, layer: 0 });
     let source = Source {
         updates: conn.updates.clone(),
         samples: conn.samples.clone(),
@@ -289,7 +299,9 @@ pub fn view(app: &mut App, source: Source) -> Result<Outcome, tui::TuiError> {
         let ticker = tick(Duration::from_secs(1) / FPS);
         let mut updates = source.updates.clone();
         let mut samples = source.samples.clone();
-        terminal.draw(|f| ui::draw(f, app)).map_err(TuiError::Draw)?;
+        terminal
+            .draw(|f| ui::draw(f, app))
+            .map_err(TuiError::Draw)?;
         app.mark_drawn();
         loop {
             let event = select! {
@@ -332,7 +344,9 @@ pub fn view(app: &mut App, source: Source) -> Result<Outcome, tui::TuiError> {
                 break Ok(Outcome::Quit);
             }
             if is_tick && app.needs_redraw() {
-                terminal.draw(|f| ui::draw(f, app)).map_err(TuiError::Draw)?;
+                terminal
+                    .draw(|f| ui::draw(f, app))
+                    .map_err(TuiError::Draw)?;
                 app.mark_drawn();
             }
         }
@@ -463,7 +477,12 @@ pub fn ls(args: &LsArgs) -> ExitCode {
             println!("no runs: {RUNS}/ does not exist here (runs start in it by default)");
             return ExitCode::SUCCESS;
         }
-        Err(e) => return fail(format_args!("{}: cannot list it: {e}", args.dir.display()), EXIT_USAGE),
+        Err(e) => {
+            return fail(
+                format_args!("{}: cannot list it: {e}", args.dir.display()),
+                EXIT_USAGE,
+            )
+        }
     };
     let mut out = io::stdout().lock();
     if runs.is_empty() {

@@ -39,8 +39,8 @@ use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender, TrySendErr
 
 use crate::message::{Command, EpochReport, Position, Sample, Update};
 use crate::protocol::{
-    self, ClientMessage, Refusal, ServerMessage, WireRunInfo, WireRunState, WireSample,
-    WireUpdate, Welcome, MAX_CLIENT_FRAME, MAX_VIEWERS, VERSION,
+    self, ClientMessage, Refusal, ServerMessage, Welcome, WireRunInfo, WireRunState, WireSample,
+    WireUpdate, MAX_CLIENT_FRAME, MAX_VIEWERS, VERSION,
 };
 use crate::run_dir::{RunDir, ShortPath, SOCKET};
 use crate::train::{self, Trainer, TrainerHandle};
@@ -155,11 +155,7 @@ impl Server {
     ///
     /// The handle's thread is the forwarder's: it ends, having passed on everything the
     /// trainer sent, after the trainer has (and re-raises a trainer panic).
-    pub fn spawn(
-        &self,
-        trainer: Trainer,
-        history: Vec<EpochReport>,
-    ) -> io::Result<TrainerHandle> {
+    pub fn spawn(&self, trainer: Trainer, history: Vec<EpochReport>) -> io::Result<TrainerHandle> {
         let inner = train::spawn(trainer)?;
         *lock(&self.shared.commands) = Some(inner.commands.clone());
         let (update_tx, update_rx) = unbounded();
@@ -177,7 +173,9 @@ impl Server {
                     thread,
                 } = inner;
                 drop(own);
-                forward(&shared, &updates, &samples, &update_tx, &sample_tx, &stale, history);
+                forward(
+                    &shared, &updates, &samples, &update_tx, &sample_tx, &stale, history,
+                );
                 // The front end's queue closes only once the trainer has stopped.
                 drop(update_tx);
                 *lock(&shared.commands) = None;
@@ -293,19 +291,20 @@ fn serve(shared: &Arc<Shared>, mut stream: UnixStream) {
         }
         _ => return,
     };
-    let Some((id, welcome, history, updates, samples)) =
-        register(shared, &stream, read_only)
+    let Some((id, welcome, history, updates, samples)) = register(shared, &stream, read_only)
     else {
         refuse(&mut stream, Refusal::Full, VERSION);
         return;
     };
     let writer = match stream.try_clone() {
-        Ok(mut out) => thread::Builder::new().name("viewer-out".into()).spawn(move || {
-            let _ = out.set_write_timeout(Some(PATIENCE));
-            if write_all(&mut out, &welcome, &history, &updates, &samples).is_err() {
-                let _ = out.shutdown(std::net::Shutdown::Both);
-            }
-        }),
+        Ok(mut out) => thread::Builder::new()
+            .name("viewer-out".into())
+            .spawn(move || {
+                let _ = out.set_write_timeout(Some(PATIENCE));
+                if write_all(&mut out, &welcome, &history, &updates, &samples).is_err() {
+                    let _ = out.shutdown(std::net::Shutdown::Both);
+                }
+            }),
         Err(e) => Err(e),
     };
     if writer.is_ok() {
@@ -424,15 +423,16 @@ impl Hub {
         )))
         .into();
         self.history.push(Arc::clone(&frame));
-        self.clients.retain(|c| match c.updates.try_send(Arc::clone(&frame)) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_)) => {
-                // It stopped reading: drop it rather than wait (it can attach again).
-                let _ = c.stream.shutdown(std::net::Shutdown::Both);
-                false
-            }
-            Err(TrySendError::Disconnected(_)) => false,
-        });
+        self.clients
+            .retain(|c| match c.updates.try_send(Arc::clone(&frame)) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_)) => {
+                    // It stopped reading: drop it rather than wait (it can attach again).
+                    let _ = c.stream.shutdown(std::net::Shutdown::Both);
+                    false
+                }
+                Err(TrySendError::Disconnected(_)) => false,
+            });
     }
 
     fn sample(&mut self, s: &Sample) {
@@ -440,8 +440,7 @@ impl Hub {
         if self.clients.is_empty() {
             return;
         }
-        let frame: Frame =
-            protocol::encode(&ServerMessage::Sample(WireSample::from(s))).into();
+        let frame: Frame = protocol::encode(&ServerMessage::Sample(WireSample::from(s))).into();
         for c in &self.clients {
             if let Err(TrySendError::Full(f)) = c.samples.try_send(Arc::clone(&frame)) {
                 let _ = c.stale.try_recv();

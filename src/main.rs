@@ -10,12 +10,12 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
+use relutui::bridge::Server;
 use relutui::checkpoint::{self, Checkpoint};
 use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
-use relutui::train::Trainer;
-use relutui::bridge::Server;
 use relutui::run_dir::{self, Ending, RunDir};
+use relutui::train::Trainer;
 use relutui::{attach, bench, data, headless, protocol, sweep, tui};
 
 /// Bad flags, bad data files, unusable paths.
@@ -114,7 +114,11 @@ fn main() -> ExitCode {
         started: String::new(),
         command: std::env::args().collect(),
         dataset: config.dataset.name().to_string(),
-        activations: config.activations.iter().map(|a| a.name().to_string()).collect(),
+        activations: config
+            .activations
+            .iter()
+            .map(|a| a.name().to_string())
+            .collect(),
         hidden: config.hidden.clone(),
         epochs: config.epochs,
         headless: args.headless,
@@ -141,7 +145,14 @@ fn main() -> ExitCode {
         .or_else(|| args.resume.clone())
         .unwrap_or_else(|| run.checkpoint_path());
     let checkpoint_path = Some(checkpoint_path);
-    let code = train_in(&args, &config, resume.as_ref(), checkpoint_path, &run, piped);
+    let code = train_in(
+        &args,
+        &config,
+        resume.as_ref(),
+        checkpoint_path,
+        &run,
+        piped,
+    );
     let ending = match &code {
         Ok(Ending::Done) if !run_done(&run) => Ending::Quit,
         Ok(e) => e.clone(),
@@ -150,7 +161,9 @@ fn main() -> ExitCode {
         },
     };
     let exit = match &code {
-        Ok(Ending::Signal { signal }) => ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX)),
+        Ok(Ending::Signal { signal }) => {
+            ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX))
+        }
         Ok(_) => ExitCode::SUCCESS,
         Err((msg, c)) => fail(msg, *c),
     };
@@ -170,17 +183,18 @@ fn run_done(run: &RunDir) -> bool {
         return false;
     };
     let log = run.meta().log.clone();
-    let log = if log.is_absolute() { log } else { run.path().join(log) };
+    let log = if log.is_absolute() {
+        log
+    } else {
+        run.path().join(log)
+    };
     run_dir::read_log(&log)
         .map(|(r, _)| r.iter().map(|r| r.epoch).max().unwrap_or(0) >= target)
         .unwrap_or(false)
 }
 
 /// Trains in `run`: how it ended, or the error's message and exit code.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "main's state, handed over once"
-)]
+#[expect(clippy::too_many_arguments, reason = "main's state, handed over once")]
 fn train_in(
     args: &relutui::cli::RunArgs,
     config: &relutui::config::RunConfig,
@@ -215,10 +229,14 @@ fn train_in(
         Ok(log) => log,
         Err(e) => {
             let path = args.log.as_deref().unwrap_or_else(|| unreachable!());
-            return Err(usage(format!("--log {}: cannot create it: {e}", path.display())));
+            return Err(usage(format!(
+                "--log {}: cannot create it: {e}",
+                path.display()
+            )));
         }
     };
-    let splits = data::load(config.dataset, config.data_dir.as_deref()).map_err(|e| usage(e.to_string()))?;
+    let splits =
+        data::load(config.dataset, config.data_dir.as_deref()).map_err(|e| usage(e.to_string()))?;
     let mut trainer = Trainer::new(config, splits);
     if let Some((path, ck)) = resume {
         if let Err(e) = trainer.restore(ck) {

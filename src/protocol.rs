@@ -46,7 +46,10 @@ pub const MAX_SERVER_FRAME: u32 = 16 * 1024 * 1024;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// The first message: who is asking, and whether it means to steer.
-    Hello { version: u32, read_only: bool },
+    Hello {
+        version: u32,
+        read_only: bool,
+    },
     Command(WireCommand),
 }
 
@@ -534,7 +537,13 @@ pub fn read_message_within<T: for<'de> Deserialize<'de>>(
         return Err(FrameError::TooLarge { len, cap });
     }
     let mut body = vec![0u8; len as usize];
-    read_full(r, &mut body, patience, Some((Instant::now(), patience)), true)?;
+    read_full(
+        r,
+        &mut body,
+        patience,
+        Some((Instant::now(), patience)),
+        true,
+    )?;
     serde_json::from_slice(&body).map_err(FrameError::Malformed)
 }
 
@@ -560,7 +569,11 @@ fn read_full(
                 began.get_or_insert_with(Instant::now);
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) => {}
             Err(e) => return Err(FrameError::Io(e)),
         }
         if filled < buf.len() {
@@ -609,16 +622,16 @@ mod tests {
             read_only: false,
         });
         let cut = &bytes[..bytes.len() - 3];
-        let err = read_message::<ClientMessage>(&mut &cut[..], 1024, Duration::from_secs(1))
-            .unwrap_err();
+        let err =
+            read_message::<ClientMessage>(&mut &cut[..], 1024, Duration::from_secs(1)).unwrap_err();
         assert!(matches!(err, FrameError::Truncated), "{err}");
         let mut garbage = 5u32.to_be_bytes().to_vec();
         garbage.extend_from_slice(b"\xff\x00{[x");
         let err = read_message::<ClientMessage>(&mut &garbage[..], 1024, Duration::from_secs(1))
             .unwrap_err();
         assert!(matches!(err, FrameError::Malformed(_)), "{err}");
-        let err = read_message::<ClientMessage>(&mut &b""[..], 1024, Duration::from_secs(1))
-            .unwrap_err();
+        let err =
+            read_message::<ClientMessage>(&mut &b""[..], 1024, Duration::from_secs(1)).unwrap_err();
         assert!(matches!(err, FrameError::Closed), "{err}");
     }
 

@@ -235,8 +235,9 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 /// `runs/<stamp>-<acts>`, or with `-2`, `-3`, … when it exists.
 fn fresh_dir(stamp: &str, acts: &str) -> Result<PathBuf, String> {
     let runs = Path::new(RUNS);
-    fs::create_dir_all(runs)
-        .map_err(|e| format!("cannot create the run directory {RUNS}/: {e} (choose one with --run-dir DIR)"))?;
+    fs::create_dir_all(runs).map_err(|e| {
+        format!("cannot create the run directory {RUNS}/: {e} (choose one with --run-dir DIR)")
+    })?;
     for n in 1..=1000 {
         let name = if n == 1 {
             format!("{stamp}-{acts}")
@@ -272,7 +273,8 @@ fn lock(dir: &Path) -> Result<File, String> {
     match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(file),
         Err(rustix::io::Errno::WOULDBLOCK) => {
-            let pid = read_meta(dir).map_or_else(|| "another process".into(), |m| format!("pid {}", m.pid));
+            let pid = read_meta(dir)
+                .map_or_else(|| "another process".into(), |m| format!("pid {}", m.pid));
             Err(format!(
                 "a running relutui ({pid}) trains in it; watch it with `relutui attach {}`, or \
                  choose another directory with --run-dir DIR",
@@ -446,9 +448,7 @@ pub fn list(dir: &Path) -> io::Result<Vec<Summary>> {
         .filter(|p| p.is_dir())
         .filter_map(|p| summarize(&p))
         .collect();
-    runs.sort_by(|a, b| {
-        (&a.meta.started, &a.path).cmp(&(&b.meta.started, &b.path))
-    });
+    runs.sort_by(|a, b| (&a.meta.started, &a.path).cmp(&(&b.meta.started, &b.path)));
     Ok(runs)
 }
 
