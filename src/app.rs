@@ -205,6 +205,14 @@ impl Heatmap {
     pub const LEVELS: u8 = 4;
 }
 
+/// What [`App::on_remote_key`] made of a key.
+enum RemoteKey {
+    /// The key is answered: this command (or none) goes to the trainer.
+    Handled(Option<Command>),
+    /// The key means what it means in the run's own dashboard.
+    Pass,
+}
+
 /// Whose run the dashboard shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -376,7 +384,7 @@ impl App {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         self.status = None;
         if self.mode != Mode::Local {
-            if let Some(command) = self.on_remote_key(key.code, ctrl) {
+            if let RemoteKey::Handled(command) = self.on_remote_key(key.code, ctrl) {
                 return command;
             }
         }
@@ -442,31 +450,35 @@ impl App {
     }
 
     /// Keys that mean something else away from the trainer: `Some(answer)` when handled.
-    fn on_remote_key(&mut self, code: KeyCode, ctrl: bool) -> Option<Option<Command>> {
+    fn on_remote_key(&mut self, code: KeyCode, ctrl: bool) -> RemoteKey {
         let steer = self.mode == Mode::Attached { read_only: false };
         match code {
             // Detach (or leave the replay): the run, if any, goes on.
             KeyCode::Char('c') if ctrl => {
                 self.quit = true;
-                Some(None)
+                RemoteKey::Handled(None)
             }
             KeyCode::Char('q') => {
                 self.quit = true;
-                Some(None)
+                RemoteKey::Handled(None)
             }
             // The deliberate stop: a capital S, and only for a viewer that steers.
-            KeyCode::Char('S') if steer && self.info.is_some() => Some(Some(self.quit())),
-            KeyCode::Char('?' | 'c') | KeyCode::Esc | KeyCode::Tab | KeyCode::BackTab => None,
-            _ if steer => None,
+            KeyCode::Char('S') if steer && self.info.is_some() => {
+                RemoteKey::Handled(Some(self.quit()))
+            }
+            KeyCode::Char('?' | 'c') | KeyCode::Esc | KeyCode::Tab | KeyCode::BackTab => {
+                RemoteKey::Pass
+            }
+            _ if steer => RemoteKey::Pass,
             KeyCode::Char(_) => {
                 self.status = Some(if self.mode == Mode::Replay {
                     "replay: nothing to steer (q leaves, c claims, tab focus, ? help)".into()
                 } else {
                     "read-only viewer: q detaches; attach without --read-only to steer".into()
                 });
-                Some(None)
+                RemoteKey::Handled(None)
             }
-            _ => Some(None),
+            _ => RemoteKey::Handled(None),
         }
     }
 

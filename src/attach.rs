@@ -313,23 +313,21 @@ pub fn view(app: &mut App, source: Source) -> Result<Outcome, tui::TuiError> {
                     Ok(Err(e)) => return Err(TuiError::Input(e)),
                     Err(_) => return Err(TuiError::Input(io::Error::other("the input thread stopped"))),
                 },
-                recv(updates) -> u => match u {
-                    Ok(u) => Event::Update(u),
-                    Err(_) => {
-                        updates = never();
-                        samples = never();
-                        app.status = Some(
-                            "the run has ended (its control socket closed): q leaves".into(),
-                        );
-                        Event::Resize
-                    }
+                recv(updates) -> u => if let Ok(u) = u {
+                    Event::Update(u)
+                } else {
+                    updates = never();
+                    samples = never();
+                    app.status = Some(
+                        "the run has ended (its control socket closed): q leaves".into(),
+                    );
+                    Event::Resize
                 },
-                recv(samples) -> s => match s {
-                    Ok(s) => Event::Sample(s),
-                    Err(_) => {
-                        samples = never();
-                        continue;
-                    }
+                recv(samples) -> s => if let Ok(s) = s {
+                    Event::Sample(s)
+                } else {
+                    samples = never();
+                    continue;
                 },
                 recv(ticker) -> _ => Event::Tick(start.elapsed()),
                 recv(signal_rx) -> s => break Ok(Outcome::Signal(s.unwrap_or(SIGTERM))),

@@ -189,12 +189,10 @@ fn run_done(run: &RunDir) -> bool {
         run.path().join(log)
     };
     run_dir::read_log(&log)
-        .map(|(r, _)| r.iter().map(|r| r.epoch).max().unwrap_or(0) >= target)
-        .unwrap_or(false)
+        .is_ok_and(|(r, _)| r.iter().map(|r| r.epoch).max().unwrap_or(0) >= target)
 }
 
 /// Trains in `run`: how it ended, or the error's message and exit code.
-#[expect(clippy::too_many_arguments, reason = "main's state, handed over once")]
 fn train_in(
     args: &relutui::cli::RunArgs,
     config: &relutui::config::RunConfig,

@@ -85,9 +85,9 @@ pub fn utc_now() -> (String, String) {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
     // Howard Hinnant's civil_from_days.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -99,8 +99,8 @@ pub fn utc_now() -> (String, String) {
     let mo = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(mo <= 2);
     (
-        format!("{y:04}{mo:02}{d:02}-{h:02}{m:02}{s:02}"),
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z"),
+        format!("{y:04}{mo:02}{d:02}-{hh:02}{mm:02}{ss:02}"),
+        format!("{y:04}-{mo:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z"),
     )
 }
 

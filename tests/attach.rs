@@ -382,6 +382,15 @@ fn attach_watches_and_steers_a_headless_run() {
     );
 }
 
+/// Deletes the test's user, however the test ends.
+struct RemoveUser(String);
+
+impl Drop for RemoveUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.0).output();
+    }
+}
+
 #[test]
 fn another_user_cannot_connect() {
     if !rustix::process::getuid().is_root() {
@@ -394,13 +403,7 @@ fn another_user_cannot_connect() {
         eprintln!("skipped: useradd is not available");
         return;
     }
-    struct Remove(String);
-    impl Drop for Remove {
-        fn drop(&mut self) {
-            let _ = Command::new("userdel").arg(&self.0).output();
-        }
-    }
-    let _remove = Remove(user.clone());
+    let _remove = RemoveUser(user.clone());
     // A directory the other user can reach, and a copy of the binary it can run.
     let tmp = tempfile::tempdir().unwrap();
     std::fs::set_permissions(
@@ -557,25 +560,25 @@ fn bench_three_viewers_cost_under_five_percent() {
     let mut with: Vec<bool> = Vec::new();
     let mut seen = 0;
     while seen < epochs {
-        let n = run.log().len();
-        if n > seen || (seen == 0 && with.is_empty()) {
-            seen = n;
+        let lines = run.log().len();
+        if lines > seen || (seen == 0 && with.is_empty()) {
+            seen = lines;
             // Epoch seen+1 (1-based) runs now: viewers on odd-numbered ones.
             let attach = seen % 2 == 0;
             with.push(attach);
             if attach && viewers.is_empty() {
                 for _ in 0..3 {
-                    let c = wait_until("a viewer to attach", || {
+                    let conn = wait_until("a viewer to attach", || {
                         Connection::open(&run.dir, true).ok()
                     });
-                    let (u, s) = (c.updates.clone(), c.samples.clone());
+                    let (ups, sms) = (conn.updates.clone(), conn.samples.clone());
                     let drain = std::thread::spawn(move || loop {
                         crossbeam_channel::select! {
-                            recv(u) -> m => if m.is_err() { return },
-                            recv(s) -> m => if m.is_err() { return },
+                            recv(ups) -> m => if m.is_err() { return },
+                            recv(sms) -> m => if m.is_err() { return },
                         }
                     });
-                    viewers.push((c, drain));
+                    viewers.push((conn, drain));
                 }
             } else if !attach {
                 for (c, d) in viewers.drain(..) {
