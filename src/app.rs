@@ -243,6 +243,27 @@ impl Heatmap {
     pub const LEVELS: u8 = 4;
 }
 
+/// What [`App::on_remote_key`] made of a key.
+enum RemoteKey {
+    /// The key is answered: this command (or none) goes to the trainer.
+    Handled(Option<Command>),
+    /// The key means what it means in the run's own dashboard.
+    Pass,
+}
+
+/// Whose run the dashboard shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// This process trains it: `q` stops the run.
+    #[default]
+    Local,
+    /// `relutui attach`: `q` detaches (the run goes on) and `S` stops the run; a read-only
+    /// viewer only changes its own view.
+    Attached { read_only: bool },
+    /// `relutui replay`: a finished log, nothing to steer.
+    Replay,
+}
+
 /// The dashboard's state.
 #[derive(Debug, Clone, PartialEq)]
 #[expect(
@@ -301,6 +322,8 @@ pub struct App {
     /// A one-line message for the footer (a checkpoint saved or failed, a divergence), until
     /// the next key.
     pub status: Option<String>,
+    /// Local, attached or replay: what `q` means and which keys steer.
+    pub mode: Mode,
     /// `w` was pressed and its checkpoint is not yet confirmed (the saves at epoch ends are
     /// not announced).
     checkpoint_asked: bool,
@@ -346,6 +369,7 @@ impl App {
             show_claims: false,
             keys_focused: false,
             status: None,
+            mode: Mode::Local,
             checkpoint_asked: false,
             pretrain: None,
             initial_l1: 0.0,
@@ -484,6 +508,11 @@ impl App {
             self.status = Some("kept the run: nothing re-initialised".into());
             return None;
         }
+        if self.mode != Mode::Local {
+            if let RemoteKey::Handled(command) = self.on_remote_key(key.code, ctrl) {
+                return command;
+            }
+        }
         match key.code {
             KeyCode::Char('c') if ctrl => Some(self.quit()),
             KeyCode::Char('q' | 'Q') => Some(self.quit()),
@@ -608,6 +637,39 @@ impl App {
         };
         self.pending_states.push(next);
         Some(command)
+    }
+
+    /// Keys that mean something else away from the trainer: `Some(answer)` when handled.
+    fn on_remote_key(&mut self, code: KeyCode, ctrl: bool) -> RemoteKey {
+        let steer = self.mode == Mode::Attached { read_only: false };
+        match code {
+            // Detach (or leave the replay): the run, if any, goes on.
+            KeyCode::Char('c') if ctrl => {
+                self.quit = true;
+                RemoteKey::Handled(None)
+            }
+            KeyCode::Char('q') => {
+                self.quit = true;
+                RemoteKey::Handled(None)
+            }
+            // The deliberate stop: a capital S, and only for a viewer that steers.
+            KeyCode::Char('S') if steer && self.info.is_some() => {
+                RemoteKey::Handled(Some(self.quit()))
+            }
+            KeyCode::Char('?' | 'c') | KeyCode::Esc | KeyCode::Tab | KeyCode::BackTab => {
+                RemoteKey::Pass
+            }
+            _ if steer => RemoteKey::Pass,
+            KeyCode::Char(_) => {
+                self.status = Some(if self.mode == Mode::Replay {
+                    "replay: nothing to steer (q leaves, c claims, tab focus, ? help)".into()
+                } else {
+                    "read-only viewer: q detaches; attach without --read-only to steer".into()
+                });
+                RemoteKey::Handled(None)
+            }
+            _ => RemoteKey::Handled(None),
+        }
     }
 
     fn quit(&mut self) -> Command {
@@ -746,6 +808,11 @@ impl App {
                 let net = self.nets.iter().position(|n| n.info.name == report.net);
                 if let (Some(p), Some(net)) = (self.pretrain.as_mut(), net) {
                     p.on_report(net, &report);
+                }
+            }
+            Update::History(reports) => {
+                for report in &reports {
+                    self.on_epoch(report);
                 }
             }
             Update::LrChanged { at, lr } => self.marks.push(Mark {
@@ -960,7 +1027,12 @@ impl App {
                 self.eta_base = Some((sample.at.step, self.run_time));
             }
         }
-        if let Some(snapshot) = sample.activations {
+        // Another viewer of the same run may have the trainer snapshot another layer: keep
+        // the last picture of this dashboard's own focus rather than show that one.
+        let snapshot = sample
+            .activations
+            .filter(|a| (a.net, a.layer) == self.focus);
+        if let Some(snapshot) = snapshot {
             // A newly focused layer shows at once; after that, every HEATMAP_EVERY-th snapshot.
             let fresh = self.focused_heatmap().is_none();
             self.snapshots_skipped += 1;

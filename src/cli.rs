@@ -78,6 +78,16 @@ pub enum SubCommand {
     },
     /// Print the man page (roff): `relutui man > relutui.1 && man ./relutui.1`.
     Man,
+    /// Open the dashboard on a running run (headless, detached, or with its dashboard open
+    /// elsewhere), through its control socket: the history so far, then live. q detaches and
+    /// the run goes on; S stops the run.
+    Attach(crate::attach::AttachArgs),
+    /// Open a finished or crashed run in the dashboard from its log alone: every chart, the
+    /// claims view, DONE.
+    Replay(crate::attach::ReplayArgs),
+    /// List the runs in a directory: running, done or crashed, epochs, best validation error
+    /// per network, and how to attach or replay each.
+    Ls(crate::attach::LsArgs),
 }
 
 /// The flags of a training run.
@@ -172,6 +182,13 @@ pub struct RunArgs {
     /// phase lasts).
     #[arg(long, value_name = "RATE", allow_negative_numbers = true, default_value_t = DEFAULT_PRETRAIN_LR, value_parser = config::parse_lr)]
     pub pretrain_lr: f32,
+
+    /// The run directory: it holds the log (log.jsonl, unless --log names another file), the
+    /// checkpoint (checkpoint.relutui, unless --checkpoint) and the control socket that
+    /// `relutui attach` connects to [default: runs/<UTC time>-<activations>; with --resume,
+    /// the checkpoint's run directory]. One that holds a run already is refused.
+    #[arg(long, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
 
     /// On SIGHUP (a dropped SSH link) keep training instead of stopping: the dashboard gives
     /// the terminal back and stops drawing, --headless ignores the signal; the --log file and

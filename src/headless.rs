@@ -109,14 +109,26 @@ pub fn run<W: Write, L: Write>(
     log: Option<JsonLines<L>>,
     options: Options,
 ) -> Result<Outcome, HeadlessError> {
-    // Signals first, so that one arriving during set-up stops the run cleanly.
-    let signals = SignalListener::new().map_err(HeadlessError::Signals)?;
     let trainer = if options.progress {
         trainer
     } else {
         trainer.without_samples()
     };
-    let handle = train::spawn(trainer).map_err(HeadlessError::Spawn)?;
+    run_with(trainer, stdout, log, options, train::spawn)
+}
+
+/// [`run`], with the trainer started by `spawn` (a [`crate::bridge::Server`] puts its
+/// control socket between the trainer and this front end), and samples left on for viewers.
+pub fn run_with<W: Write, L: Write>(
+    trainer: Trainer,
+    stdout: W,
+    log: Option<JsonLines<L>>,
+    options: Options,
+    spawn: impl FnOnce(Trainer) -> io::Result<TrainerHandle>,
+) -> Result<Outcome, HeadlessError> {
+    // Signals first, so that one arriving during set-up stops the run cleanly.
+    let signals = SignalListener::new().map_err(HeadlessError::Signals)?;
+    let handle = spawn(trainer).map_err(HeadlessError::Spawn)?;
     let mut stdout = Some(JsonLines::new(stdout));
     let mut log = log;
     let result = drive(&handle, &mut stdout, &mut log, signals.receiver(), options);

@@ -5,7 +5,9 @@
 //! JSON-lines writer ([`headless`]). They talk through the types in [`message`].
 
 pub mod app;
+pub mod attach;
 pub mod bench;
+pub mod bridge;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
@@ -21,6 +23,8 @@ pub mod nn;
 pub mod paper;
 pub mod pretrain;
 pub mod plot;
+pub mod protocol;
+pub mod run_dir;
 pub mod stats;
 pub mod summary;
 pub mod sweep;

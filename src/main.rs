@@ -10,11 +10,13 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
+use relutui::bridge::Server;
 use relutui::checkpoint::{self, Checkpoint};
 use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
+use relutui::run_dir::{self, Ending, RunDir};
 use relutui::train::Trainer;
-use relutui::{bench, data, headless, paper, plot, sweep, tui};
+use relutui::{attach, bench, data, headless, paper, plot, protocol, sweep, tui};
 
 /// Bad flags, bad data files, unusable paths.
 const EXIT_USAGE: u8 = 2;
@@ -64,6 +66,9 @@ fn main() -> ExitCode {
     match cli.command {
         Some(SubCommand::Sweep(a)) => return sweep::run(&a),
         Some(SubCommand::Paper(a)) => return paper::run(&a),
+        Some(SubCommand::Attach(a)) => return attach::attach(&a),
+        Some(SubCommand::Replay(a)) => return attach::replay(&a),
+        Some(SubCommand::Ls(a)) => return attach::ls(&a),
         Some(SubCommand::Bench(a)) => {
             return match bench::run(&a) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -123,14 +128,6 @@ fn main() -> ExitCode {
             }
         }
     };
-    // A resumed run goes on saving to its checkpoint unless told otherwise.
-    let checkpoint_path = args.checkpoint.clone().or_else(|| args.resume.clone());
-    if let Some(path) = &checkpoint_path {
-        if let Err(e) = checkpoint::check_writable(path) {
-            return fail(format_args!("--checkpoint {e}"), EXIT_USAGE);
-        }
-    }
-
     if config.dataset.needs_data_dir() && config.data_dir.is_none() {
         eprintln!(
             "error: --dataset {} needs --data-dir DIR with its files (see --help)",
@@ -138,6 +135,126 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(EXIT_USAGE);
     }
+    // Every run has a run directory; a resumed one goes on in its checkpoint's.
+    let resumed_dir = args
+        .resume
+        .as_deref()
+        .map(|p| match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => ".".into(),
+        })
+        .filter(|d| run_dir::is_run_dir(d));
+    let meta = run_dir::Meta {
+        protocol: protocol::VERSION,
+        pid: 0,
+        started: String::new(),
+        command: std::env::args().collect(),
+        dataset: config.dataset.name().to_string(),
+        activations: config
+            .activations
+            .iter()
+            .map(|a| a.name().to_string())
+            .collect(),
+        hidden: config.hidden.clone(),
+        epochs: config.epochs,
+        headless: args.headless,
+        log: args.log.clone().unwrap_or_else(|| run_dir::LOG.into()),
+        checkpoint: Some(
+            args.checkpoint
+                .clone()
+                .or_else(|| args.resume.clone())
+                .unwrap_or_else(|| run_dir::CHECKPOINT.into()),
+        ),
+        ended: None,
+    };
+    let mut run = match RunDir::take(args.run_dir.as_deref(), resumed_dir.as_deref(), meta) {
+        Ok(r) => r,
+        Err(e) => return fail(e, EXIT_USAGE),
+    };
+    if args.log.is_none() {
+        args.log = Some(run.log_path());
+    }
+    // A resumed run goes on saving to its checkpoint unless told otherwise.
+    let checkpoint_path = args
+        .checkpoint
+        .clone()
+        .or_else(|| args.resume.clone())
+        .unwrap_or_else(|| run.checkpoint_path());
+    let checkpoint_path = Some(checkpoint_path);
+    let code = train_in(
+        &args,
+        &config,
+        resume.as_ref(),
+        checkpoint_path,
+        &run,
+        piped,
+        dumb,
+    );
+    let ending = match &code {
+        Ok(Ending::Done) if !run_done(&run) => Ending::Quit,
+        Ok(e) => e.clone(),
+        Err((msg, _)) => Ending::Failed {
+            message: msg.clone(),
+        },
+    };
+    let exit = match &code {
+        Ok(Ending::Signal { signal }) => {
+            ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX))
+        }
+        Ok(_) => ExitCode::SUCCESS,
+        Err((msg, c)) => fail(msg, *c),
+    };
+    if let Err(e) = run.finish(ending) {
+        let _ = writeln!(
+            io::stderr(),
+            "relutui: warning: {}: cannot record how the run ended: {e}",
+            run.path().display()
+        );
+    }
+    exit
+}
+
+/// Whether every epoch the run asked for is in its log.
+fn run_done(run: &RunDir) -> bool {
+    let Some(target) = run.meta().epochs else {
+        return false;
+    };
+    let log = run.meta().log.clone();
+    let log = if log.is_absolute() {
+        log
+    } else {
+        run.path().join(log)
+    };
+    run_dir::read_log(&log)
+        .is_ok_and(|(r, _)| r.iter().map(|r| r.epoch).max().unwrap_or(0) >= target)
+}
+
+/// Trains in `run`: how it ended, or the error's message and exit code.
+fn train_in(
+    args: &relutui::cli::RunArgs,
+    config: &relutui::config::RunConfig,
+    resume: Option<&(&std::path::Path, Checkpoint)>,
+    checkpoint_path: Option<std::path::PathBuf>,
+    run: &RunDir,
+    piped: bool,
+    dumb: bool,
+) -> Result<Ending, (String, u8)> {
+    let usage = |m: String| (m, EXIT_USAGE);
+    if let Some(path) = &checkpoint_path {
+        if let Err(e) = checkpoint::check_writable(path) {
+            return Err(usage(format!("--checkpoint {e}")));
+        }
+    }
+    // The epochs already in a resumed run's log, for the charts.
+    let history = match (resume, args.log.as_deref()) {
+        (Some((_, ck)), Some(log)) if log.exists() => run_dir::read_log(log)
+            .map(|(r, _)| r)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r.step <= ck.run.position.step)
+            .collect(),
+        _ => Vec::new(),
+    };
     // A resumed run appends to its log: the epochs before the checkpoint stay.
     let open_log = if resume.is_some() {
         JsonLines::append
@@ -148,24 +265,21 @@ fn main() -> ExitCode {
         Ok(log) => log,
         Err(e) => {
             let path = args.log.as_deref().unwrap_or_else(|| unreachable!());
-            eprintln!("error: --log {}: cannot create it: {e}", path.display());
-            return ExitCode::from(EXIT_USAGE);
+            return Err(usage(format!(
+                "--log {}: cannot create it: {e}",
+                path.display()
+            )));
         }
     };
-    let splits = match data::load(config.dataset, config.data_dir.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let mut trainer = Trainer::new(&config, splits);
-    if let Some((path, ck)) = &resume {
+    let splits =
+        data::load(config.dataset, config.data_dir.as_deref()).map_err(|e| usage(e.to_string()))?;
+    let mut trainer = Trainer::new(config, splits);
+    if let Some((path, ck)) = resume {
         if let Err(e) = trainer.restore(ck) {
-            return fail(
-                format_args!("--resume {}: cannot resume from it: {e}", path.display()),
-                EXIT_USAGE,
-            );
+            return Err(usage(format!(
+                "--resume {}: cannot resume from it: {e}",
+                path.display()
+            )));
         }
     }
     if let Some(epochs) = args.pretrain {
@@ -177,7 +291,7 @@ fn main() -> ExitCode {
     if let Some(path) = checkpoint_path {
         trainer = trainer.with_checkpoint(path);
     }
-    if let (Some(target), Some(_)) = (config.epochs, &resume) {
+    if let (Some(target), Some(_)) = (config.epochs, resume) {
         let done = trainer.position().epoch;
         if done >= target {
             eprintln!(
@@ -185,6 +299,17 @@ fn main() -> ExitCode {
             );
         }
     }
+    let server = Server::bind(run).map_err(|e| {
+        usage(format!(
+            "run directory {}: cannot listen on its control socket: {e}",
+            run.path().display()
+        ))
+    })?;
+    let spawn = |t| server.spawn(t, history);
+    let ending = |outcome: tui::Outcome| match outcome {
+        tui::Outcome::Quit => Ending::Done,
+        tui::Outcome::Signal(signal) => Ending::Signal { signal },
+    };
 
     if args.headless {
         if piped {
@@ -203,10 +328,9 @@ fn main() -> ExitCode {
             detach_on_hangup: args.detach_on_hangup,
         };
         // 0 when done, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
-        return match headless::run(trainer, io::stdout().lock(), log, options) {
-            Ok(outcome) => ExitCode::from(outcome.exit_code()),
-            Err(e) => fail(e, EXIT_RUNTIME),
-        };
+        return headless::run_with(trainer, io::stdout().lock(), log, options, spawn)
+            .map(ending)
+            .map_err(|e| (e.to_string(), EXIT_RUNTIME));
     }
     // The dashboard: 0 after q, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
     let options = tui::Options {
@@ -215,8 +339,7 @@ fn main() -> ExitCode {
         log_path: args.log.clone(),
         checkpoint_path: trainer.checkpoint_path().map(std::path::Path::to_path_buf),
     };
-    match tui::run_with(trainer, log, &options) {
-        Ok(outcome) => ExitCode::from(outcome.exit_code()),
-        Err(e) => fail(e, EXIT_RUNTIME),
-    }
+    tui::run_with(trainer, log, &options, spawn)
+        .map(ending)
+        .map_err(|e| (e.to_string(), EXIT_RUNTIME))
 }

@@ -159,6 +159,10 @@ pub enum Update {
     Pretraining(Option<crate::pretrain::PretrainAt>),
     /// One network's pre-training epoch (`--pretrain`).
     PretrainEpoch(crate::pretrain::PretrainReport),
+    /// Epoch reports from before this process started (a resumed run's log), sent once right
+    /// after [`Update::Started`] so that the charts hold the whole run. Never written to the
+    /// log again: it is already there.
+    History(Vec<EpochReport>),
 }
 
 /// Unit indices per network, then per hidden layer: `units[net][layer]`.

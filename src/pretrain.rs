@@ -126,7 +126,7 @@ pub fn order_stream(layer: usize, epoch: usize) -> u64 {
 }
 
 /// Where a run's pre-training phase is.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PretrainAt {
     /// The hidden layer being pre-trained (from 0), and how many there are.
     pub layer: usize,

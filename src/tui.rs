@@ -94,13 +94,13 @@ pub fn colors_enabled() -> bool {
 }
 
 /// Owns the terminal between `try_init` and `restore`, so an early return restores it too.
-struct TerminalGuard {
-    terminal: DefaultTerminal,
+pub(crate) struct TerminalGuard {
+    pub(crate) terminal: DefaultTerminal,
 }
 
 impl TerminalGuard {
     /// Raw mode, the alternate screen, and ratatui's panic hook that restores the terminal.
-    fn new() -> io::Result<Self> {
+    pub(crate) fn new() -> io::Result<Self> {
         match ratatui::try_init() {
             Ok(terminal) => Ok(Self { terminal }),
             Err(e) => {
@@ -150,15 +150,18 @@ pub fn run<L: Write>(
         detach_on_hangup,
         ..Options::default()
     };
-    run_with(trainer, log, &options)
+    run_with(trainer, log, &options, train::spawn)
 }
 
 /// [`run`] with the theme and the paths for the summary, which is printed on stdout once the
-/// terminal is back (not after a hangup: there is nobody to read it).
+/// terminal is back (not after a hangup: there is nobody to read it), and with the trainer
+/// started by `spawn` (a [`crate::bridge::Server`] puts its control socket between the trainer
+/// and the dashboard).
 pub fn run_with<L: Write>(
     trainer: Trainer,
     log: Option<JsonLines<L>>,
     options: &Options,
+    spawn: impl FnOnce(Trainer) -> io::Result<TrainerHandle>,
 ) -> Result<Outcome, TuiError> {
     let detach_on_hangup = options.detach_on_hangup;
     let mut log = log;
@@ -168,7 +171,7 @@ pub fn run_with<L: Write>(
     let (signal_tx, signal_rx) = bounded(4);
     let signal_thread = spawn_signals(signals, signal_tx).map_err(TuiError::Signals)?;
 
-    let handle = match train::spawn(trainer) {
+    let handle = match spawn(trainer) {
         Ok(h) => h,
         Err(e) => {
             signal_handle.close();
@@ -292,7 +295,7 @@ fn finish<L: Write>(
     }
 }
 
-fn spawn_signals(mut signals: Signals, tx: Sender<i32>) -> io::Result<JoinHandle<()>> {
+pub(crate) fn spawn_signals(mut signals: Signals, tx: Sender<i32>) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -305,7 +308,7 @@ fn spawn_signals(mut signals: Signals, tx: Sender<i32>) -> io::Result<JoinHandle
 }
 
 /// Reads terminal events and forwards them; stops when told, or when the UI is gone.
-fn spawn_input(
+pub(crate) fn spawn_input(
     tx: Sender<io::Result<ct::Event>>,
     stop: Arc<AtomicBool>,
 ) -> io::Result<JoinHandle<()>> {
@@ -325,7 +328,7 @@ fn spawn_input(
 }
 
 /// The events the dashboard reacts to; mouse, focus and paste events are not among them.
-fn to_event(event: &ct::Event) -> Option<Event> {
+pub(crate) fn to_event(event: &ct::Event) -> Option<Event> {
     match event {
         ct::Event::Key(key) if key.kind == KeyEventKind::Press => Some(Event::Key(*key)),
         ct::Event::Resize(..) => Some(Event::Resize),
