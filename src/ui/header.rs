@@ -43,7 +43,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let [top, bottom] = Layout::vertical([Constraint::Length(1); 2]).areas(area);
 
     // Line 1: the run, and the state word on the right.
-    let (word, color) = state_word(app.state);
+    // A pause or resume asked for and not yet done (the trainer answers between batches,
+    // and an epoch's evaluation takes a while) says so, rather than the old state alone.
+    let (word, color) = match (app.state, app.intended_state()) {
+        (Some(RunState::Running), Some(RunState::Paused)) => ("PAUSING…", Color::Yellow),
+        (Some(RunState::Paused), Some(RunState::Running)) => ("RESUMING…", Color::Green),
+        (state, _) => state_word(state),
+    };
     let state_style = if app.color {
         Style::new()
             .fg(Color::Black)
@@ -53,9 +59,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Style::new().add_modifier(Modifier::BOLD | Modifier::REVERSED)
     };
     let state = format!(" {word} ");
-    let [what_area, state_area] =
-        Layout::horizontal([Constraint::Fill(1), Constraint::Length(state.len() as u16)])
-            .areas(top);
+    let [what_area, state_area] = Layout::horizontal([
+        Constraint::Fill(1),
+        Constraint::Length(state.chars().count() as u16),
+    ])
+    .areas(top);
     let mut what = vec![Span::styled(" relutui ", bold().patch(super::strong(app)))];
     if let Some(info) = &app.info {
         let arch: Vec<String> = std::iter::once(info.input_dim)
