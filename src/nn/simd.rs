@@ -240,15 +240,14 @@ pub fn version_line(version: &str) -> &'static str {
 /// # Panics
 /// If the CPU cannot run `level`.
 pub fn with_level<R>(level: Level, f: impl FnOnce() -> R) -> R {
-    assert!(level.is_available(), "this CPU cannot run {level}");
-    let before = THREAD.with(|t| t.replace(Some(level)));
     struct Restore(Option<Level>);
     impl Drop for Restore {
         fn drop(&mut self) {
             THREAD.with(|t| t.set(self.0));
         }
     }
-    let _restore = Restore(before);
+    assert!(level.is_available(), "this CPU cannot run {level}");
+    let _restore = Restore(THREAD.with(|t| t.replace(Some(level))));
     f()
 }
 

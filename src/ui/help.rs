@@ -90,7 +90,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         })
         .collect();
     // The keys come first; the notes on reading the panels only where there is room.
-    let notes = READING.len() + 3 + usize::from(!app.color);
+    let notes = READING.len() + 4 + usize::from(!app.color);
     let room = usize::from(area.height.saturating_sub(2)) >= lines.len() + notes;
     if !room {
         return render_lines(frame, area, app, lines);
@@ -107,6 +107,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     lines.push(Line::default());
     lines.push(Line::styled(
         " lr, l1 changes and revives are marked on the charts where they happened",
+        dim(app),
+    ));
+    lines.push(Line::styled(
+        format!(" simd: {}", crate::nn::simd::describe()),
         dim(app),
     ));
     render_lines(frame, area, app, lines);
@@ -128,10 +132,7 @@ fn render_lines(frame: &mut Frame, area: Rect, app: &App, lines: Vec<Line>) {
         .flex(Flex::Center)
         .areas(popup);
     let block = Block::bordered()
-        .title(Line::styled(
-            format!(" relutui help · simd {} ", crate::nn::simd::active()),
-            bold(),
-        ))
+        .title(Line::styled(" relutui help ", bold()))
         .title_bottom(Line::styled(" ? or esc closes ", dim(app)).right_aligned())
         .border_style(fg(app, Color::LightCyan));
     frame.render_widget(Clear, popup);
