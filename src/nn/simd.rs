@@ -13,6 +13,11 @@
 //! the level in force is not the one `gemm` picks, [`gemm_allowed`] is false and those
 //! products go to relutui's own kernels at the forced level instead (see `nn::forward_layer`).
 
+#![allow(
+    clippy::inline_always,
+    reason = "pulp compiles a kernel for the CPU's vector features only where it is inlined into its dispatch"
+)]
+
 use pulp::{Simd, WithSimd};
 use std::cell::Cell;
 use std::fmt;
