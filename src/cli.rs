@@ -43,10 +43,15 @@ pub struct Cli {
     #[command(flatten)]
     pub run: RunArgs,
 
-    /// Vector instructions for the kernels: auto (the best this CPU has), avx512, avx2,
-    /// neon or scalar. A lower level than the CPU's best measures and tests that path; a
-    /// level the CPU lacks is refused. Also read from RELUTUI_SIMD (the flag wins).
-    #[arg(long, global = true, value_name = "LEVEL", value_parser = crate::nn::simd::parse_choice)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        value_parser = crate::nn::simd::parse_choice,
+        help = "Vector instructions for the kernels: auto (the best this CPU has), avx512, avx2, \
+neon or scalar. A lower level than the CPU's best measures and tests that path; a level the CPU \
+lacks is refused. Also read from RELUTUI_SIMD (the flag wins)"
+    )]
     pub simd: Option<crate::nn::simd::Choice>,
 
     #[command(subcommand)]

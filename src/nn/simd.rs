@@ -13,6 +13,11 @@
 //! the level in force is not the one `gemm` picks, [`gemm_allowed`] is false and those
 //! products go to relutui's own kernels at the forced level instead (see `nn::forward_layer`).
 
+#![allow(
+    clippy::inline_always,
+    reason = "pulp compiles a kernel for the CPU's vector features only where it is inlined into its dispatch"
+)]
+
 use pulp::{Simd, WithSimd};
 use std::cell::Cell;
 use std::fmt;
@@ -240,15 +245,14 @@ pub fn version_line(version: &str) -> &'static str {
 /// # Panics
 /// If the CPU cannot run `level`.
 pub fn with_level<R>(level: Level, f: impl FnOnce() -> R) -> R {
-    assert!(level.is_available(), "this CPU cannot run {level}");
-    let before = THREAD.with(|t| t.replace(Some(level)));
     struct Restore(Option<Level>);
     impl Drop for Restore {
         fn drop(&mut self) {
             THREAD.with(|t| t.set(self.0));
         }
     }
-    let _restore = Restore(before);
+    assert!(level.is_available(), "this CPU cannot run {level}");
+    let _restore = Restore(THREAD.with(|t| t.replace(Some(level))));
     f()
 }
 
