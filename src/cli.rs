@@ -77,11 +77,11 @@ pub struct RunArgs {
     pub activations: Activations,
 
     /// Hidden-layer widths, comma-separated.
-    #[arg(long, value_name = "WIDTHS", default_value = "1000,1000,1000", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = parse_widths)]
     pub hidden: Widths,
 
     /// Examples per mini-batch (the paper uses 10).
-    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
     pub batch_size: usize,
 
     /// Constant SGD learning rate (the paper picks from 0.1, 0.01, 0.001, 0.0001; 0.1 measured best
@@ -95,11 +95,16 @@ pub struct RunArgs {
 
     /// Stop after this many epochs [default: the dashboard trains until you quit; --headless
     /// trains 10].
-    #[arg(long, value_name = "N", value_parser = config::parse_epochs)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = config::parse_epochs)]
     pub epochs: Option<usize>,
 
     /// Seed for the initial weights and the mini-batch order.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        default_value_t = 1
+    )]
     pub seed: u64,
 
     /// Train without a terminal UI, writing JSON lines to stdout.
@@ -283,6 +288,10 @@ mod tests {
             (&["--data-dir", "/no/such/dir"], "--data-dir"),
             (&["--l1", "-0.1"], "--l1"),
             (&["--epochs", "0"], "--epochs"),
+            (&["--epochs", "-1"], "--epochs"),
+            (&["--batch-size", "-5"], "--batch-size"),
+            (&["--seed", "-1"], "--seed"),
+            (&["--hidden", "-1,2"], "--hidden"),
         ] {
             let err = parse(args).unwrap_err();
             assert!(
