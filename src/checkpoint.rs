@@ -951,6 +951,7 @@ mod tests {
 
     #[test]
     fn a_fifo_a_directory_or_a_trailing_slash_is_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
         let made = std::process::Command::new("mkfifo")
@@ -962,7 +963,6 @@ mod tests {
             assert!(err.contains("FIFO"), "{err}");
             let err = sample().save(&fifo).unwrap_err().to_string();
             assert!(err.contains("FIFO"), "{err}");
-            use std::os::unix::fs::FileTypeExt;
             assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
         } else {
             eprintln!("skipped the FIFO case: mkfifo is not available here");
@@ -978,7 +978,6 @@ mod tests {
         if made {
             let err = sample().save(&dev).unwrap_err().to_string();
             assert!(err.contains("character device"), "{err}");
-            use std::os::unix::fs::FileTypeExt;
             assert!(fs::symlink_metadata(&dev)
                 .unwrap()
                 .file_type()

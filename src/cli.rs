@@ -33,7 +33,8 @@ With no flags it trains the paper's 784-1000-1000-1000-10 networks on 10,000 MNI
 built into the binary. --headless writes one JSON object per network per epoch to stdout.",
     after_help = "Exit codes: 0 done or quit; 1 runtime error, or the run's last checkpoint could not \
 be written; 2 bad flag, bad data file, unusable path or checkpoint; 128 + N after signal N (129 \
-SIGHUP, 130 SIGINT, 143 SIGTERM), with a checkpoint saved first when --checkpoint is set.",
+SIGHUP, 130 SIGINT, 143 SIGTERM), with a checkpoint saved first when --checkpoint is set; 141 when \
+--headless stdout is closed (as SIGPIPE would). A vanished terminal counts as SIGHUP.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {

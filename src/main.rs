@@ -3,7 +3,7 @@
 //! last checkpoint could not be written), 2 bad input (flags, data, paths, checkpoints),
 //! 128 + N after signal N (141: headless stdout closed, as SIGPIPE would).
 
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
@@ -43,7 +43,7 @@ fn shorten_values(msg: &str) -> String {
         let chars = value.chars().count();
         if chars > MAX_ECHO {
             let head: String = value.chars().take(MAX_ECHO / 2).collect();
-            out.push_str(&format!("{head}… ({chars} characters)"));
+            let _ = write!(out, "{head}… ({chars} characters)");
         } else {
             out.push_str(value);
         }

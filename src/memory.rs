@@ -187,7 +187,7 @@ mod tests {
             false,
         );
         assert!(e.total.is_finite() && e.total > 1e19);
-        assert!(check(&e, Some(16e9), "the run").unwrap_err().contains("e"));
+        assert!(check(&e, Some(16e9), "the run").unwrap_err().contains('e'));
     }
 
     #[test]

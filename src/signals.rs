@@ -82,7 +82,7 @@ pub fn hup_ignored() -> bool {
 /// it once its own listener is up, so that nothing that arrived before is lost.
 pub fn take_pending() -> Option<i32> {
     let n = EARLY.get()?.pending.swap(0, Ordering::SeqCst);
-    (n != 0).then_some(n as i32)
+    i32::try_from(n).ok().filter(|&n| n != 0)
 }
 
 /// Gives the handled signals their default action (termination) back, for code that does

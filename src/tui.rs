@@ -394,6 +394,7 @@ fn event_loop<L: Write>(
 mod tests {
     use super::*;
     use crate::message::RunState;
+    use signal_hook::consts::SIGINT;
 
     fn handle(thread: JoinHandle<()>, updates: Vec<Update>) -> TrainerHandle {
         let (commands, _) = unbounded();

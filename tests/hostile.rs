@@ -391,7 +391,22 @@ fn a_signal_during_start_up_stops_the_run_cleanly_with_its_code_and_a_checkpoint
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    sleep(Duration::from_millis(60));
+    // As soon as the process catches SIGTERM (relutui now does first thing in main), or after
+    // 300 ms at the latest: either way well inside the data loading.
+    let caught = |pid: u32| {
+        fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("SigCgt:"))
+                    .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+            })
+            .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
+    };
+    let t0 = Instant::now();
+    while !caught(child.id()) && t0.elapsed() < Duration::from_millis(300) {
+        sleep(Duration::from_millis(2));
+    }
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
@@ -580,4 +595,120 @@ fn a_resume_on_another_data_dir_is_refused() {
         a.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+// ---- High: the terminal vanishes (tmux kill-session, a dropped SSH link) ----
+
+/// A tmux server of the test's own, killed on drop.
+struct Tmux(String);
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.0, "kill-server"])
+            .output();
+    }
+}
+
+/// Runs the dashboard in a tmux session, kills the session once it is training, and returns
+/// the exit code and the log's lines. The wrapper shell traps SIGHUP (so its child gets the
+/// default disposition, not an ignored one) to outlive the session and record the exit code.
+fn dashboard_in_a_killed_session(detach: bool) -> Option<(String, usize)> {
+    if !Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        eprintln!("skipped: tmux is not installed");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let exit = dir.path().join("exit");
+    let log = dir.path().join("log.jsonl");
+    let tmux = Tmux(format!("relutui-hostile-{}-{detach}", std::process::id()));
+    let script = r#"trap : HUP; "$0" "$@"; echo "$?" > "$EXIT_FILE""#;
+    let mut args: Vec<String> = [
+        "-L",
+        &tmux.0,
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        "100",
+        "-y",
+        "32",
+        "-s",
+        "t",
+        "-e",
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    args.push(format!("EXIT_FILE={}", exit.display()));
+    args.extend(["sh", "-c", script, BIN].map(String::from));
+    args.extend(
+        [
+            "--epochs",
+            "3",
+            "--hidden",
+            "256,256",
+            "--activations",
+            "rectifier",
+            "--log",
+        ]
+        .map(String::from),
+    );
+    args.push(log.display().to_string());
+    if detach {
+        args.push("--detach-on-hangup".into());
+    }
+    assert!(Command::new("tmux").args(&args).status().unwrap().success());
+    let t0 = Instant::now();
+    loop {
+        let screen = Command::new("tmux")
+            .args(["-L", &tmux.0, "capture-pane", "-p", "-t", "t"])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&screen.stdout).contains("RUNNING") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the dashboard never showed"
+        );
+        sleep(Duration::from_millis(50));
+    }
+    assert!(Command::new("tmux")
+        .args(["-L", &tmux.0, "kill-session", "-t", "t"])
+        .status()
+        .unwrap()
+        .success());
+    let t0 = Instant::now();
+    while !fs::read_to_string(&exit).is_ok_and(|s| s.ends_with('\n')) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "relutui never exited"
+        );
+        sleep(Duration::from_millis(100));
+    }
+    let code = fs::read_to_string(&exit).unwrap().trim().to_string();
+    let lines = fs::read_to_string(&log).unwrap_or_default().lines().count();
+    Some((code, lines))
+}
+
+#[test]
+fn with_detach_on_hangup_a_killed_tmux_session_trains_on_to_the_end_and_exits_0() {
+    if let Some((code, lines)) = dashboard_in_a_killed_session(true) {
+        assert_eq!(code, "0");
+        assert_eq!(lines, 3, "every epoch reached the log");
+    }
+}
+
+#[test]
+fn without_the_flag_a_killed_tmux_session_exits_129() {
+    if let Some((code, lines)) = dashboard_in_a_killed_session(false) {
+        assert_eq!(code, "129");
+        assert!(lines < 3, "it stopped early: {lines} lines");
+    }
 }

@@ -188,7 +188,31 @@ impl Opened<'_> {
                 .map_err(|e| DataError::io(source, &e))?;
             data
         } else {
-            read_capped(&mut reader, total + 1).map_err(|e| DataError::io(source, &gz_error(e)))?
+            let data = read_capped(&mut reader, total).map_err(|e| DataError::io(source, &e))?;
+            if data.len() as u64 == total {
+                // All the declared data is there: what follows must be the end of the stream.
+                let mut one = [0u8; 1];
+                match reader.read(&mut one) {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        return Err(DataError::Format {
+                            file: source.into(),
+                            problem: format!(
+                                "dimensions {dims_raw:?} declare {total} bytes of data but more follow the header"
+                            ),
+                        })
+                    }
+                    Err(e) => {
+                        return Err(DataError::Format {
+                            file: source.into(),
+                            problem: format!(
+                                "the gzip stream is damaged after the declared data: trailing garbage after the last member, or a cut trailer ({e})"
+                            ),
+                        })
+                    }
+                }
+            }
+            data
         };
         let found = data.len() as u64;
         if found < total {
