@@ -730,7 +730,7 @@ pub fn lock(path: &Path) -> Result<crate::lock::Lock, crate::lock::LockError> {
     let target = crate::paths::replaceable_target(path).unwrap_or_else(|_| path.to_path_buf());
     crate::lock::Lock::exclusive(
         &crate::lock::Lock::path_beside(&target),
-        &format!("checkpoint {}", path.display()),
+        &path.display().to_string(),
     )
 }
 
