@@ -294,7 +294,7 @@ pub fn view(app: &mut App, source: Source) -> Result<Outcome, tui::TuiError> {
         let mut guard = TerminalGuard::new().map_err(TuiError::Terminal)?;
         let (input_tx, input) = unbounded();
         tui::spawn_input(input_tx, Arc::clone(&stop_input)).map_err(TuiError::Input)?;
-        let terminal = &mut guard.terminal;
+        let terminal = guard.terminal();
         let start = Instant::now();
         let ticker = tick(Duration::from_secs(1) / FPS);
         let mut updates = source.updates.clone();

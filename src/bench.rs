@@ -30,19 +30,19 @@ pub struct BenchArgs {
     pub activations: ::std::vec::Vec<Activation>,
 
     /// Mini-batch sizes to measure, comma-separated.
-    #[arg(long, value_name = "LIST", default_value = "10", value_parser = parse_counts)]
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = "10", value_parser = parse_counts)]
     pub batch_size: ::std::vec::Vec<usize>,
 
     /// Thread counts to measure, comma-separated (threads work inside one network's step).
-    #[arg(long, value_name = "LIST", default_value = "1", value_parser = parse_counts)]
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = "1", value_parser = parse_counts)]
     pub threads: ::std::vec::Vec<usize>,
 
     /// Seconds per measurement.
-    #[arg(long, value_name = "S", default_value_t = 2.0, value_parser = parse_seconds)]
+    #[arg(long, value_name = "S", allow_negative_numbers = true, default_value_t = 2.0, value_parser = parse_seconds)]
     pub seconds: f64,
 
     /// Repeats of each measurement; the median is reported.
-    #[arg(long, value_name = "N", default_value_t = 3, value_parser = config::parse_epochs)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = 3, value_parser = config::parse_epochs)]
     pub repeats: usize,
 
     /// Warm-up epochs on mnist10k before timing (batch 10, lr 0.1, l1 0.001, as the dashboard).
@@ -50,7 +50,7 @@ pub struct BenchArgs {
     pub warmup_epochs: usize,
 
     /// Hidden-layer widths.
-    #[arg(long, value_name = "WIDTHS", default_value = "1000,1000,1000", value_parser = config::parse_hidden)]
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = config::parse_hidden)]
     pub hidden: ::std::vec::Vec<usize>,
 
     /// Also time relutui's dense-only path and a plain ndarray baseline, for ratios.
@@ -203,6 +203,32 @@ pub fn peak_rss_bytes() -> io::Result<u64> {
         .ok_or_else(|| io::Error::other("no VmHWM line in /proc/self/status"))
 }
 
+/// Checks what the flags ask of the machine before anything runs: no more `--threads` than
+/// there are cores (a figure measured with more threads than cores would be labelled with a
+/// thread count that never ran at once), and networks and batches that fit in memory.
+pub fn check_args(args: &BenchArgs) -> Result<(), String> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if let Some(&t) = args.threads.iter().find(|&&t| t > cores) {
+        return Err(format!(
+            "--threads {t} is more than the {cores} cores this machine has: a measurement \
+             with more threads than cores would not show what {t} threads do (use at most {cores})"
+        ));
+    }
+    for &batch_size in &args.batch_size {
+        let run = config::RunConfig {
+            activations: args.activations.clone(),
+            hidden: args.hidden.clone(),
+            batch_size,
+            ..config::RunConfig::default()
+        };
+        // Twice the networks: the baseline engines keep copies of their own.
+        let mut est = crate::memory::estimate(&run, 784, 10_000, args.baseline);
+        est.total *= 2.0;
+        crate::memory::check(&est, crate::memory::available(), "this benchmark")?;
+    }
+    Ok(())
+}
+
 pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
     let mut stdout = io::stdout().lock();
     // First, in a process that has loaded nothing else yet.
@@ -211,7 +237,7 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
         serde_json::to_writer(&mut stdout, &m)?;
         stdout.write_all(b"\n")?;
         stdout.flush()?;
-        eprintln!(
+        crate::say!(
             "default run, {} epochs (seed {}): peak RSS {:.1} MB in {:.0} s",
             m.epochs,
             m.seed,
@@ -239,7 +265,7 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
                 net.train_step(x, y, config::DEFAULT_LR, config::DEFAULT_L1, &mut ws);
             }
         }
-        eprintln!(
+        crate::say!(
             "warm-up epoch {} of {}: {:.1} s",
             epoch + 1,
             args.warmup_epochs,
@@ -503,10 +529,16 @@ pub fn baseline_step(net: &mut Mlp, x: ArrayView2<'_, f32>, y: &[u8], lr: f32, l
 }
 
 fn print_table(rows: &[Measurement]) {
-    eprintln!();
-    eprintln!(
+    crate::say!();
+    crate::say!(
         "{:<10} {:<17} {:<7} {:>5} {:>7} {:>12} {:>10}  sparsity",
-        "net", "engine", "simd", "batch", "threads", "examples/s", "dense GF/s"
+        "net",
+        "engine",
+        "simd",
+        "batch",
+        "threads",
+        "examples/s",
+        "dense GF/s"
     );
     for m in rows {
         let sp: Vec<String> = m
@@ -519,7 +551,7 @@ fn print_table(rows: &[Measurement]) {
             Engine::RelutuiDense => "relutui dense-only",
             Engine::NdarrayBaseline => "ndarray baseline",
         };
-        eprintln!(
+        crate::say!(
             "{:<10} {:<17} {:<7} {:>5} {:>7} {:>12.0} {:>10.1}  [{}]",
             m.net,
             engine,

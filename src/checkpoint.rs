@@ -183,6 +183,8 @@ pub enum FormatError {
         "truncated or padded: the header declares {declared} bytes of data but {found} follow"
     )]
     Length { declared: u64, found: u64 },
+    #[error("truncated: the file is {0} bytes, shorter than the {HEADER_BYTES}-byte header")]
+    ShortHeader(usize),
     #[error("corrupt: the checksum does not match the contents")]
     Checksum,
     #[error("corrupt: {0}")]
@@ -224,25 +226,39 @@ impl CheckpointError {
 }
 
 impl Checkpoint<'_> {
-    /// Reads and checks the checkpoint at `path`.
+    /// Reads and checks the checkpoint at `path`. The 24-byte header is read and checked
+    /// first (magic, version, declared length against the file's length), so a file that is
+    /// not a checkpoint, or is truncated or padded, costs a few bytes to refuse, whatever its
+    /// size; only then is the payload read, into one buffer of its checked size.
     pub fn load(path: &Path) -> Result<Checkpoint<'static>, CheckpointError> {
-        let meta = fs::metadata(path).map_err(|e| CheckpointError::read(path, &e))?;
-        if !meta.is_file() {
+        if let Some(why) = crate::paths::not_a_readable_file(path) {
             return Err(CheckpointError::Read {
                 file: path.display().to_string(),
-                reason: "not a regular file".into(),
+                reason: why,
             });
         }
-        // Read at most one byte past the length the file system reported: a file that grows
-        // while it is read is refused by the length check, and nothing grows without end.
-        let mut bytes = Vec::new();
-        File::open(path)
-            .and_then(|f| f.take(meta.len().saturating_add(1)).read_to_end(&mut bytes))
-            .map_err(|e| CheckpointError::read(path, &e))?;
-        Checkpoint::decode(&bytes).map_err(|problem| CheckpointError::Format {
+        let format = |problem| CheckpointError::Format {
             file: path.display().to_string(),
             problem,
-        })
+        };
+        let mut file = File::open(path).map_err(|e| CheckpointError::read(path, &e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| CheckpointError::read(path, &e))?
+            .len();
+        let mut header = [0u8; HEADER_BYTES];
+        let got =
+            read_up_to(&mut file, &mut header).map_err(|e| CheckpointError::read(path, &e))?;
+        check_header(&header[..got], len.saturating_sub(HEADER_BYTES as u64)).map_err(format)?;
+        // Read at most one byte past the length the file system reported: a file that grows
+        // while it is read is refused by the length check, and nothing grows without end.
+        let payload_len = usize::try_from(len - HEADER_BYTES as u64).unwrap_or(usize::MAX);
+        let mut bytes = Vec::with_capacity(HEADER_BYTES + payload_len + 1);
+        bytes.extend_from_slice(&header);
+        file.take(len - HEADER_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| CheckpointError::read(path, &e))?;
+        Checkpoint::decode(&bytes).map_err(format)
     }
 
     /// Writes the checkpoint to `path` atomically (see [`write_atomic`]).
@@ -360,30 +376,12 @@ impl Checkpoint<'_> {
     /// Parses and checks a checkpoint's bytes. Never panics, and never allocates more than
     /// the bytes given plus a small constant.
     pub fn decode(bytes: &[u8]) -> Result<Checkpoint<'static>, FormatError> {
-        if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
-            return Err(FormatError::Magic);
-        }
-        if bytes.len() < HEADER_BYTES {
-            return Err(FormatError::Length {
-                declared: 0,
-                found: 0,
-            });
-        }
+        check_header(bytes, bytes.len().saturating_sub(HEADER_BYTES) as u64)?;
         let word = |at: usize| {
             u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
         };
         let version = word(8);
-        if !(OLDEST_VERSION..=VERSION).contains(&version) {
-            return Err(FormatError::Version(version));
-        }
-        let declared = u64::from(word(12)) | (u64::from(word(16)) << 32);
         let payload = &bytes[HEADER_BYTES..];
-        if declared != payload.len() as u64 {
-            return Err(FormatError::Length {
-                declared,
-                found: payload.len() as u64,
-            });
-        }
         if crc32fast::hash(payload) != word(20) {
             return Err(FormatError::Checksum);
         }
@@ -404,6 +402,41 @@ impl Checkpoint<'_> {
         }
         Ok(ck)
     }
+}
+
+/// Checks the container header (`head`: the file's first bytes, up to [`HEADER_BYTES`]) against
+/// the number of payload bytes that follow it.
+fn check_header(head: &[u8], found: u64) -> Result<(), FormatError> {
+    if head.len() < MAGIC.len() || head[..MAGIC.len()] != MAGIC {
+        return Err(FormatError::Magic);
+    }
+    if head.len() < HEADER_BYTES {
+        return Err(FormatError::ShortHeader(head.len()));
+    }
+    let word = |at: usize| u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+    let version = word(8);
+    if !(OLDEST_VERSION..=VERSION).contains(&version) {
+        return Err(FormatError::Version(version));
+    }
+    let declared = u64::from(word(12)) | (u64::from(word(16)) << 32);
+    if declared != found {
+        return Err(FormatError::Length { declared, found });
+    }
+    Ok(())
+}
+
+/// Fills as much of `buf` as the reader has.
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
 }
 
 fn invalid(msg: impl Into<String>) -> FormatError {
@@ -780,12 +813,16 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The temporary file a checkpoint is written to before it replaces `path`.
+/// A fresh temporary name beside `path` for one save: `.NAME.PID-N.tmp`. Unique per process
+/// and per save, so two processes (or two saves) never write the same temporary file.
 pub fn temp_path(path: &Path) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SAVES: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map_or_else(|| "checkpoint".into(), |n| n.to_string_lossy().into_owned());
-    path.with_file_name(format!(".{name}.tmp"))
+    let n = SAVES.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}-{n}.tmp", std::process::id()))
 }
 
 fn parent_dir(path: &Path) -> &Path {
@@ -797,7 +834,9 @@ fn parent_dir(path: &Path) -> &Path {
 
 /// Replaces `path` with `bytes` so that a crash at any moment leaves either the old file or
 /// the new one, never a mix: write a temporary file in the same directory, fsync it, rename
-/// it over `path`, then fsync the directory so that the rename itself is durable.
+/// it over `path`, then fsync the directory so that the rename itself is durable. Only a
+/// regular file (or a new name) is replaced: a FIFO, device node, socket or directory at
+/// `path` is an error and stays as it is; a symbolic link to a regular file is followed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomic_inner(path, bytes, None)
 }
@@ -811,11 +850,12 @@ pub fn write_atomic_crashing_after(path: &Path, bytes: &[u8], written: usize) ->
 }
 
 fn write_atomic_inner(path: &Path, bytes: &[u8], crash_after: Option<usize>) -> io::Result<()> {
-    if path.is_dir() {
-        return Err(io::Error::other("it is a directory"));
-    }
+    let path = &crate::paths::replaceable_target(path).map_err(io::Error::other)?;
     let tmp = temp_path(path);
-    let mut file = File::create(&tmp)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)?;
     let result = (|| {
         if let Some(n) = crash_after {
             file.write_all(&bytes[..n.min(bytes.len())])?;
@@ -844,24 +884,37 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
-/// Checks before a run starts that checkpoints can be written to `path`: its directory
-/// exists and takes a new file, and `path` is not a directory.
+/// Checks before a run starts that checkpoints can be written to `path`: it is a regular file
+/// or a new name (not a directory, FIFO, device or socket, and not spelt with a trailing `/`),
+/// and its directory exists and takes a new file.
 pub fn check_writable(path: &Path) -> Result<(), CheckpointError> {
     let fail = |reason: String| CheckpointError::Write {
         file: path.display().to_string(),
         reason,
     };
-    if path.is_dir() {
-        return Err(fail("it is a directory".into()));
-    }
-    let dir = parent_dir(path);
+    let target = crate::paths::replaceable_target(path).map_err(fail)?;
+    let dir = parent_dir(&target);
     if !dir.is_dir() {
         return Err(fail(format!("{} is not a directory", dir.display())));
     }
-    let tmp = temp_path(path);
-    File::create(&tmp).map_err(|e| fail(e.to_string()))?;
+    let tmp = temp_path(&target);
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| fail(e.to_string()))?;
     let _ = fs::remove_file(&tmp);
     Ok(())
+}
+
+/// Takes the lock that keeps a second relutui off the checkpoint at `path` (a `.NAME.lock`
+/// file beside it, see [`crate::lock`]). Held for the whole run.
+pub fn lock(path: &Path) -> Result<crate::lock::Lock, crate::lock::LockError> {
+    let target = crate::paths::replaceable_target(path).unwrap_or_else(|_| path.to_path_buf());
+    crate::lock::Lock::exclusive(
+        &crate::lock::Lock::path_beside(&target),
+        &path.display().to_string(),
+    )
 }
 
 #[cfg(test)]
@@ -1148,7 +1201,14 @@ mod tests {
         let bytes = new.encode();
         for at in [0, 1, HEADER_BYTES, bytes.len() / 2, bytes.len() - 1] {
             assert!(write_atomic_crashing_after(&path, &bytes, at).is_err());
-            assert!(temp_path(&path).exists(), "the crash leaves its temp file");
+            assert_eq!(
+                temp_files(dir.path()).len(),
+                1,
+                "the crash leaves its temp file"
+            );
+            for t in temp_files(dir.path()) {
+                fs::remove_file(t).unwrap();
+            }
             assert_eq!(
                 Checkpoint::load(&path).unwrap(),
                 old,
@@ -1157,7 +1217,80 @@ mod tests {
         }
         new.save(&path).unwrap();
         assert_eq!(Checkpoint::load(&path).unwrap(), new);
-        assert!(!temp_path(&path).exists());
+        assert!(temp_files(dir.path()).is_empty());
+    }
+
+    fn temp_files(dir: &Path) -> Vec<PathBuf> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn temporary_names_are_unique_per_save() {
+        let p = Path::new("/x/run.ckpt");
+        let (a, b) = (temp_path(p), temp_path(p));
+        assert_ne!(a, b);
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with(&format!(".run.ckpt.{}-", std::process::id())),
+            "{name}"
+        );
+    }
+
+    #[test]
+    fn a_fifo_a_directory_or_a_trailing_slash_is_never_replaced() {
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            let err = check_writable(&fifo).unwrap_err().to_string();
+            assert!(err.contains("FIFO"), "{err}");
+            let err = sample().save(&fifo).unwrap_err().to_string();
+            assert!(err.contains("FIFO"), "{err}");
+            assert!(fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        } else {
+            eprintln!("skipped the FIFO case: mkfifo is not available here");
+        }
+        // A character device made by the test itself (needs CAP_MKNOD: root in most sandboxes).
+        let dev = dir.path().join("null-like");
+        let made = std::process::Command::new("mknod")
+            .arg(&dev)
+            .args(["c", "1", "3"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if made {
+            let err = sample().save(&dev).unwrap_err().to_string();
+            assert!(err.contains("character device"), "{err}");
+            assert!(fs::symlink_metadata(&dev)
+                .unwrap()
+                .file_type()
+                .is_char_device());
+        } else {
+            eprintln!("skipped the device case: mknod is not allowed here");
+        }
+        let slash = PathBuf::from(format!("{}/", dir.path().join("sub").display()));
+        let err = check_writable(&slash).unwrap_err().to_string();
+        assert!(err.contains("'/'"), "{err}");
+        assert!(check_writable(dir.path()).is_err());
+        // Through a link, the file it points to is replaced and the link stays.
+        let real = dir.path().join("real.ckpt");
+        let link = dir.path().join("link.ckpt");
+        fs::write(&real, b"the old file").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        sample().save(&link).unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(Checkpoint::load(&real).unwrap(), sample());
     }
 
     #[test]

@@ -36,7 +36,8 @@ With no flags it trains the paper's 784-1000-1000-1000-10 networks on 10,000 MNI
 built into the binary. --headless writes one JSON object per network per epoch to stdout.",
     after_help = "Exit codes: 0 done or quit; 1 runtime error, or the run's last checkpoint could not \
 be written; 2 bad flag, bad data file, unusable path or checkpoint; 128 + N after signal N (129 \
-SIGHUP, 130 SIGINT, 143 SIGTERM), with a checkpoint saved first when --checkpoint is set.",
+SIGHUP, 130 SIGINT, 143 SIGTERM), with a checkpoint saved first when --checkpoint is set; 141 when \
+--headless stdout is closed (as SIGPIPE would). A vanished terminal counts as SIGHUP.",
     args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
@@ -117,11 +118,11 @@ pub struct RunArgs {
     pub activations: Activations,
 
     /// Hidden-layer widths, comma-separated.
-    #[arg(long, value_name = "WIDTHS", default_value = "1000,1000,1000", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = parse_widths)]
     pub hidden: Widths,
 
     /// Examples per mini-batch (the paper uses 10).
-    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
     pub batch_size: usize,
 
     /// Constant SGD learning rate: one value for every network (0.01), or per network
@@ -146,11 +147,16 @@ pub struct RunArgs {
 
     /// Stop after this many epochs [default: the dashboard trains until you quit; --headless
     /// trains 10].
-    #[arg(long, value_name = "N", value_parser = config::parse_epochs)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = config::parse_epochs)]
     pub epochs: Option<usize>,
 
     /// Seed for the initial weights and the mini-batch order.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        default_value_t = 1
+    )]
     pub seed: u64,
 
     /// Train without a terminal UI, writing JSON lines to stdout.
@@ -452,6 +458,10 @@ mod tests {
             (&["--lr", "swish=0.1"], "--lr"),
             (&["--l1", "tanh=-1"], "--l1"),
             (&["--patience", "0"], "--patience"),
+            (&["--epochs", "-1"], "--epochs"),
+            (&["--batch-size", "-5"], "--batch-size"),
+            (&["--seed", "-1"], "--seed"),
+            (&["--hidden", "-1,2"], "--hidden"),
         ] {
             let err = parse(args).unwrap_err();
             assert!(

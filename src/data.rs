@@ -249,14 +249,36 @@ pub fn mnist10k() -> Result<Splits, DataError> {
     })
 }
 
-/// The first existing file among `names` (each tried raw and gzipped) in `dir`.
-fn find_file(dir: &Path, names: &[&str]) -> Result<PathBuf, DataError> {
+/// A data file found in `--data-dir`, and its gzipped twin when both `NAME` and `NAME.gz` are
+/// there.
+struct Found {
+    path: PathBuf,
+    twin: Option<PathBuf>,
+}
+
+/// The first existing file among `names` (each tried raw and gzipped) in `dir`. A name that is
+/// there but is not a readable regular file (a dangling link, a link loop, a FIFO, a
+/// directory) is reported as what it is, not as missing.
+fn find_file(dir: &Path, names: &[&str]) -> Result<Found, DataError> {
     for name in names {
-        for candidate in [name.to_string(), format!("{name}.gz")] {
-            let path = dir.join(candidate);
-            if path.is_file() {
-                return Ok(path);
+        let raw = dir.join(name);
+        let gz = dir.join(format!("{name}.gz"));
+        let present = |p: &Path| std::fs::symlink_metadata(p).is_ok();
+        for (path, other) in [(&raw, &gz), (&gz, &raw)] {
+            if !present(path) {
+                continue;
             }
+            if let Some(why) = crate::paths::not_a_readable_file(path) {
+                return Err(DataError::Format {
+                    file: path.display().to_string(),
+                    problem: why,
+                });
+            }
+            let twin = (path == &raw && present(other) && other.is_file()).then(|| other.clone());
+            return Ok(Found {
+                path: path.clone(),
+                twin,
+            });
         }
     }
     Err(DataError::Missing {
@@ -265,11 +287,69 @@ fn find_file(dir: &Path, names: &[&str]) -> Result<PathBuf, DataError> {
     })
 }
 
-fn read_idx_file(path: &Path) -> Result<idx::Idx, DataError> {
+fn open_idx_file(path: &Path) -> Result<idx::Opened<'static>, DataError> {
     let name = path.display().to_string();
     let file = File::open(path).map_err(|e| DataError::io(&name, &e))?;
     let length = file.metadata().ok().map(|m| m.len());
-    idx::read_sized(BufReader::new(file), &name, length)
+    idx::open(BufReader::new(file), &name, length)
+}
+
+/// When both `NAME` and `NAME.gz` exist, the raw one is read; this checks that the gzipped one
+/// holds the same bytes, so that two files that disagree are never resolved silently. The gzip
+/// trailer's CRC-32 and length settle it without inflating anything; only when they differ
+/// (another file, or a multi-member gzip, whose trailer covers only its last member) is the
+/// gzip inflated and compared, in small chunks.
+fn check_twin(raw: &Path, header: &[u8], data: &[u8], gz: &Path) -> Result<(), DataError> {
+    use std::io::{Seek, SeekFrom};
+    let gz_name = gz.display().to_string();
+    let differ = || {
+        DataError::Format {
+        file: raw.display().to_string(),
+        problem: format!(
+            "{gz_name} is also there and holds other data: remove the one you do not mean (relutui reads the raw file when both exist)"
+        ),
+    }
+    };
+    let mut file = File::open(gz).map_err(|e| DataError::io(&gz_name, &e))?;
+    let mut trailer = [0u8; 8];
+    let trailer_ok = file
+        .seek(SeekFrom::End(-8))
+        .and_then(|_| file.read_exact(&mut trailer))
+        .is_ok();
+    let len = (header.len() + data.len()) as u64;
+    if trailer_ok {
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(header);
+        crc.update(data);
+        let want_crc = u32::from_le_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+        let want_len = u32::from_le_bytes([trailer[4], trailer[5], trailer[6], trailer[7]]);
+        if crc.finalize() == want_crc && (len & 0xffff_ffff) as u32 == want_len {
+            return Ok(());
+        }
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| DataError::io(&gz_name, &e))?;
+    let mut inflated = flate2::read::MultiGzDecoder::new(BufReader::new(file));
+    let mut chunk = vec![0u8; 64 * 1024];
+    let expected = header.iter().chain(data.iter());
+    let mut expected = expected.copied();
+    let mut seen = 0u64;
+    loop {
+        let n = match inflated.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(_) => return Err(differ()),
+        };
+        seen += n as u64;
+        if seen > len || !chunk[..n].iter().all(|&b| expected.next() == Some(b)) {
+            return Err(differ());
+        }
+    }
+    if seen == len {
+        Ok(())
+    } else {
+        Err(differ())
+    }
 }
 
 /// Checked images and labels, before the split.
@@ -284,10 +364,6 @@ impl RawImages {
         self.labels.len()
     }
 
-    fn dim(&self) -> usize {
-        self.dim
-    }
-
     fn dataset(&self, range: Range<usize>) -> Dataset {
         Dataset::from_bytes(
             self.pixels[range.start * self.dim..range.end * self.dim].to_vec(),
@@ -297,6 +373,42 @@ impl RawImages {
     }
 }
 
+/// Checks that an image file's header (n × rows × cols) and a label file's (n) go together,
+/// before either file's data is read. Returns (n, rows, cols).
+fn check_pair_headers(
+    images: &[usize],
+    images_name: &str,
+    labels: &[usize],
+    labels_name: &str,
+) -> Result<(usize, usize, usize), DataError> {
+    if images.len() != 3 {
+        return Err(DataError::Format {
+            file: images_name.into(),
+            problem: format!("expected 3 dimensions (images × rows × columns), found {images:?}"),
+        });
+    }
+    if labels.len() != 1 {
+        return Err(DataError::Format {
+            file: labels_name.into(),
+            problem: format!("expected 1 dimension (labels), found {labels:?}"),
+        });
+    }
+    let (n, rows, cols) = (images[0], images[1], images[2]);
+    if n == 0 || rows * cols == 0 {
+        return Err(DataError::Format {
+            file: images_name.into(),
+            problem: format!("no examples (dimensions {images:?})"),
+        });
+    }
+    if labels[0] != n {
+        return Err(DataError::Format {
+            file: labels_name.into(),
+            problem: format!("{} labels for {n} images in {images_name}", labels[0]),
+        });
+    }
+    Ok((n, rows, cols))
+}
+
 /// Pairs an image file (n × rows × cols) with a label file (n) of classes 0-9.
 fn images_with_labels(
     images: idx::Idx,
@@ -304,34 +416,7 @@ fn images_with_labels(
     labels: idx::Idx,
     labels_name: &str,
 ) -> Result<RawImages, DataError> {
-    if images.dims.len() != 3 {
-        return Err(DataError::Format {
-            file: images_name.into(),
-            problem: format!(
-                "expected 3 dimensions (images × rows × columns), found {:?}",
-                images.dims
-            ),
-        });
-    }
-    if labels.dims.len() != 1 {
-        return Err(DataError::Format {
-            file: labels_name.into(),
-            problem: format!("expected 1 dimension (labels), found {:?}", labels.dims),
-        });
-    }
-    let (n, dim) = (images.dims[0], images.dims[1] * images.dims[2]);
-    if n == 0 || dim == 0 {
-        return Err(DataError::Format {
-            file: images_name.into(),
-            problem: format!("no examples (dimensions {:?})", images.dims),
-        });
-    }
-    if labels.dims[0] != n {
-        return Err(DataError::Format {
-            file: labels_name.into(),
-            problem: format!("{} labels for {n} images in {images_name}", labels.dims[0]),
-        });
-    }
+    let (_, rows, cols) = check_pair_headers(&images.dims, images_name, &labels.dims, labels_name)?;
     if let Some((i, &bad)) = labels.data.iter().enumerate().find(|(_, &l)| l > 9) {
         return Err(DataError::Format {
             file: labels_name.into(),
@@ -341,41 +426,100 @@ fn images_with_labels(
     Ok(RawImages {
         pixels: images.data,
         labels: labels.data,
-        dim,
+        dim: rows * cols,
     })
+}
+
+/// MNIST and Fashion-MNIST images are 28 × 28 by definition.
+const MNIST_SIDE: usize = 28;
+
+/// One opened pair of image and label files, headers checked, data not yet read.
+struct PendingPair {
+    images: (idx::Opened<'static>, Found),
+    labels: (idx::Opened<'static>, Found),
+    shape: (usize, usize, usize),
+}
+
+impl PendingPair {
+    fn open(dir: &Path, images: &[&str], labels: &[&str]) -> Result<Self, DataError> {
+        let ip = find_file(dir, images)?;
+        let lp = find_file(dir, labels)?;
+        let io = open_idx_file(&ip.path)?;
+        let lo = open_idx_file(&lp.path)?;
+        let shape = check_pair_headers(
+            &io.dims,
+            &ip.path.display().to_string(),
+            &lo.dims,
+            &lp.path.display().to_string(),
+        )?;
+        Ok(Self {
+            images: (io, ip),
+            labels: (lo, lp),
+            shape,
+        })
+    }
+
+    fn declared_bytes(&self) -> u64 {
+        self.images.0.declared_bytes() + self.labels.0.declared_bytes()
+    }
+
+    fn read(self) -> Result<RawImages, DataError> {
+        let read_one = |(opened, found): (idx::Opened<'static>, Found)| {
+            let header = opened.header_bytes();
+            let idx = opened.read_data()?;
+            if let Some(twin) = &found.twin {
+                check_twin(&found.path, &header, &idx.data, twin)?;
+            }
+            Ok::<_, DataError>((idx, found.path.display().to_string()))
+        };
+        let (images, images_name) = read_one(self.images)?;
+        let (labels, labels_name) = read_one(self.labels)?;
+        images_with_labels(images, &images_name, labels, &labels_name)
+    }
 }
 
 /// MNIST and Fashion-MNIST: the usual four IDX files. The last 10,000 training examples
 /// (a sixth of smaller files) are the validation set, giving the paper's 50k / 10k / 10k.
+///
+/// All four headers are read and checked against each other (images against labels, 28 × 28
+/// images, train against test) before any file's data is read or inflated.
 fn load_mnist_style(name: &str, dir: &Path) -> Result<Splits, DataError> {
-    let load_pair = |images: &[&str], labels: &[&str]| -> Result<RawImages, DataError> {
-        let ip = find_file(dir, images)?;
-        let lp = find_file(dir, labels)?;
-        images_with_labels(
-            read_idx_file(&ip)?,
-            &ip.display().to_string(),
-            read_idx_file(&lp)?,
-            &lp.display().to_string(),
-        )
-    };
-    let train_all = load_pair(
+    let train = PendingPair::open(
+        dir,
         &["train-images-idx3-ubyte", "train-images.idx3-ubyte"],
         &["train-labels-idx1-ubyte", "train-labels.idx1-ubyte"],
     )?;
-    let test = load_pair(
+    let test = PendingPair::open(
+        dir,
         &["t10k-images-idx3-ubyte", "t10k-images.idx3-ubyte"],
         &["t10k-labels-idx1-ubyte", "t10k-labels.idx1-ubyte"],
     )?;
-    if test.dim() != train_all.dim() {
-        return Err(DataError::Format {
-            file: dir.join("t10k-images-idx3-ubyte").display().to_string(),
-            problem: format!(
-                "{} pixels per image, but the training images have {}",
-                test.dim(),
-                train_all.dim()
-            ),
-        });
+    for pair in [&train, &test] {
+        let (_, rows, cols) = pair.shape;
+        if (rows, cols) != (MNIST_SIDE, MNIST_SIDE) {
+            return Err(DataError::Format {
+                file: pair.images.1.path.display().to_string(),
+                problem: format!(
+                    "images of {rows}×{cols} pixels, but --dataset {name} images are 28×28"
+                ),
+            });
+        }
     }
+    let declared = train.declared_bytes() + test.declared_bytes();
+    if let Some(avail) = crate::memory::available() {
+        if declared as f64 > avail {
+            return Err(DataError::Format {
+                file: train.images.1.path.display().to_string(),
+                problem: format!(
+                    "the files declare {} of data, more than the {} this machine has available",
+                    crate::memory::human(declared as f64),
+                    crate::memory::human(avail)
+                ),
+            });
+        }
+    }
+    let train_all = train.read()?;
+    let test = test.read()?;
     let n = train_all.len();
     let valid = (n / 6).min(10_000);
     if valid == 0 {
@@ -393,55 +537,95 @@ fn load_mnist_style(name: &str, dir: &Path) -> Result<Splits, DataError> {
     })
 }
 
-fn read_cifar_batch(path: &Path) -> Result<cifar::Batch, DataError> {
+/// Checks a CIFAR-10 batch file before reading it: a readable regular file whose length is a
+/// whole number of records, at most [`cifar::MAX_RECORDS`] of them. Returns its records.
+fn cifar_records(path: &Path) -> Result<usize, DataError> {
     let name = path.display().to_string();
-    if !path.is_file() {
-        return Err(DataError::Missing {
+    match crate::paths::not_a_readable_file(path) {
+        None => {}
+        Some(why) if why == "missing" => return Err(DataError::Missing {
             file: name,
             hint:
                 "CIFAR-10 binary version: data_batch_1.bin .. data_batch_5.bin and test_batch.bin"
                     .into(),
-        });
+        }),
+        Some(why) => {
+            return Err(DataError::Format {
+                file: name,
+                problem: why,
+            })
+        }
     }
-    let mut bytes = Vec::new();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .map_err(|e| DataError::io(&name, &e))?;
-    cifar::parse(&bytes, &name)
+    let len = std::fs::metadata(path)
+        .map_err(|e| DataError::io(&name, &e))?
+        .len();
+    cifar::records_in(len, &name)
+}
+
+/// Reads `records` records of the batch at `path` straight into `labels` and `pixels`, one
+/// record at a time: no copy of the file is ever held.
+fn read_cifar_batch(
+    path: &Path,
+    records: usize,
+    labels: &mut Vec<u8>,
+    pixels: &mut Vec<u8>,
+) -> Result<(), DataError> {
+    let name = path.display().to_string();
+    let file = File::open(path).map_err(|e| DataError::io(&name, &e))?;
+    cifar::read_records(BufReader::new(file), records, &name, labels, pixels)
 }
 
 /// CIFAR-10: the five training batches (50k); the test batch's first half validates and its
-/// second half tests, giving the paper's 50k / 5k / 5k.
+/// second half tests, giving the paper's 50k / 5k / 5k. Every file's length is checked before
+/// any is read, and the records are read into vectors of their final size: the peak is the
+/// dataset's own size.
 fn load_cifar10(dir: &Path) -> Result<Splits, DataError> {
     // The official archive unpacks into cifar-10-batches-bin/; accept either place.
     let nested = dir.join("cifar-10-batches-bin");
-    let dir = if !dir.join("data_batch_1.bin").exists() && nested.is_dir() {
+    let dir = if std::fs::symlink_metadata(dir.join("data_batch_1.bin")).is_err() && nested.is_dir()
+    {
         nested
     } else {
         dir.to_path_buf()
     };
-    let mut labels = Vec::new();
-    let mut pixels = Vec::new();
-    for i in 1..=5 {
-        let batch = read_cifar_batch(&dir.join(format!("data_batch_{i}.bin")))?;
-        labels.extend(batch.labels);
-        pixels.extend(batch.pixels);
-    }
+    let train_paths: Vec<PathBuf> = (1..=5)
+        .map(|i| dir.join(format!("data_batch_{i}.bin")))
+        .collect();
     let test_path = dir.join("test_batch.bin");
-    let test = read_cifar_batch(&test_path)?;
-    if test.labels.len() < 2 {
+    let train_records = train_paths
+        .iter()
+        .map(|p| cifar_records(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let test_records = cifar_records(&test_path)?;
+    if test_records < 2 {
         return Err(DataError::Format {
             file: test_path.display().to_string(),
             problem: "needs at least 2 records to split into validation and test".into(),
         });
     }
-    let all_test = Dataset::from_bytes(test.pixels, test.labels, cifar::IMAGE_BYTES);
-    let half = all_test.len() / 2;
+    let n: usize = train_records.iter().sum();
+    let mut labels = Vec::with_capacity(n);
+    let mut pixels = Vec::with_capacity(n * cifar::IMAGE_BYTES);
+    for (path, &records) in train_paths.iter().zip(&train_records) {
+        read_cifar_batch(path, records, &mut labels, &mut pixels)?;
+    }
+    let half = test_records / 2;
+    let mut valid_labels = Vec::with_capacity(test_records);
+    let mut valid_pixels = Vec::with_capacity(test_records * cifar::IMAGE_BYTES);
+    read_cifar_batch(
+        &test_path,
+        test_records,
+        &mut valid_labels,
+        &mut valid_pixels,
+    )?;
+    let test_labels = valid_labels.split_off(half);
+    let test_pixels = valid_pixels.split_off(half * cifar::IMAGE_BYTES);
+    valid_pixels.shrink_to_fit();
     Ok(Splits {
         name: "cifar10".into(),
         train: Dataset::from_bytes(pixels, labels, cifar::IMAGE_BYTES),
-        valid: all_test.slice(0..half),
-        test: all_test.slice(half..all_test.len()),
+        valid: Dataset::from_bytes(valid_pixels, valid_labels, cifar::IMAGE_BYTES),
+        test: Dataset::from_bytes(test_pixels, test_labels, cifar::IMAGE_BYTES),
         classes: cifar::CLASSES,
     })
 }

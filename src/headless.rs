@@ -17,7 +17,7 @@ use std::io::{self, Write};
 use std::thread::{self, JoinHandle};
 
 use crossbeam_channel::{bounded, never, select, Receiver};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGPIPE};
 use signal_hook::iterator::{Handle, Signals};
 
 use crate::jsonl::JsonLines;
@@ -68,9 +68,13 @@ pub struct SignalListener {
 
 impl SignalListener {
     pub fn new() -> io::Result<Self> {
-        let mut signals = Signals::new([SIGTERM, SIGINT, SIGHUP])?;
+        let mut signals = Signals::new(crate::signals::handled())?;
         let handle = signals.handle();
         let (tx, receiver) = bounded(8);
+        // A signal that arrived before this listener existed (see `crate::signals`).
+        if let Some(n) = crate::signals::take_pending() {
+            let _ = tx.try_send(n);
+        }
         let thread = thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
@@ -101,7 +105,8 @@ impl Drop for SignalListener {
 }
 
 /// Trains until the configured epochs are done or a signal stops the run, writing JSON lines
-/// to `stdout` and `log`. A closed stdout (`relutui --headless | head`) ends the run quietly.
+/// to `stdout` and `log`. A closed stdout (`relutui --headless | head`) stops the run as a
+/// signal would (checkpoint saved), with [`Outcome::Signal`]`(SIGPIPE)`: exit 141.
 /// Returns how it ended: [`Outcome::Quit`] when it trained to the end.
 pub fn run<W: Write, L: Write>(
     trainer: Trainer,
@@ -250,7 +255,22 @@ fn drive<W: Write, L: Write>(
                     if let Err(e) = out.write(&report) {
                         *stdout = None;
                         if !options.detach_on_hangup {
-                            if e.kind() != io::ErrorKind::BrokenPipe {
+                            if e.kind() == io::ErrorKind::BrokenPipe {
+                                // `relutui --headless | head -1`: stop as a process killed by
+                                // SIGPIPE would, exit 141, which is not "done" (0).
+                                if !quitting {
+                                    outcome = Outcome::Signal(SIGPIPE);
+                                    note(format_args!(
+                                        "{clear}relutui: stdout was closed; stopping (exit 141)\n"
+                                    ));
+                                }
+                            } else if crate::tui::terminal_gone(&e) {
+                                // The terminal behind stdout vanished: a hangup (129), whether
+                                // or not SIGHUP has come yet.
+                                if !quitting {
+                                    outcome = Outcome::Signal(SIGHUP);
+                                }
+                            } else {
                                 error.get_or_insert(HeadlessError::Stdout(e));
                             }
                             quit(&mut quitting);

@@ -1,10 +1,11 @@
 //! relutui's entry point: parse the flags, load the data (or a checkpoint to resume), then run
 //! the dashboard or the headless writer. Exit codes: 0 done or quit, 1 runtime error (or the
 //! last checkpoint could not be written), 2 bad input (flags, data, paths, checkpoints),
-//! 128 + N after signal N.
+//! 128 + N after signal N (141: headless stdout closed, as SIGPIPE would).
 
-use std::fmt::Display;
+use std::fmt::{Display, Write as _};
 use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
@@ -16,7 +17,9 @@ use relutui::cli::{Cli, SubCommand};
 use relutui::jsonl::JsonLines;
 use relutui::run_dir::{self, Ending, RunDir};
 use relutui::train::Trainer;
-use relutui::{attach, bench, data, headless, paper, plot, protocol, sweep, tui};
+use relutui::{
+    attach, bench, data, headless, memory, paper, paths, plot, protocol, say, signals, sweep, tui,
+};
 
 /// Bad flags, bad data files, unusable paths.
 const EXIT_USAGE: u8 = 2;
@@ -28,6 +31,33 @@ fn fail(msg: impl Display, code: u8) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// A value longer than this is shown by its start and its length in error messages.
+const MAX_ECHO: usize = 60;
+
+/// Shortens every `'…'`-quoted value longer than [`MAX_ECHO`] in a clap message: a
+/// 20,000-layer `--hidden` must not echo 40 KB back.
+fn shorten_values(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(512));
+    let mut rest = msg;
+    while let Some(open) = rest.find('\'') {
+        out.push_str(&rest[..=open]);
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find('\'') else { break };
+        let value = &rest[..close];
+        let chars = value.chars().count();
+        if chars > MAX_ECHO {
+            let head: String = value.chars().take(MAX_ECHO / 2).collect();
+            let _ = write!(out, "{head}… ({chars} characters)");
+        } else {
+            out.push_str(value);
+        }
+        out.push('\'');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A clap error as one line: its message, which names the flag, and its tips (a similar
 /// flag, how to pass a value that starts with `-`), without the usage block.
 fn one_line(e: &clap::Error) -> String {
@@ -36,13 +66,16 @@ fn one_line(e: &clap::Error) -> String {
     let first = lines.next().unwrap_or("bad arguments");
     let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
     let msg = first.strip_prefix("error: ").unwrap_or(first);
-    std::iter::once(msg)
+    let line = std::iter::once(msg)
         .chain(tips)
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    shorten_values(&line)
 }
 
 fn main() -> ExitCode {
+    // Before anything else: a signal from now on is remembered, not fatal (src/signals.rs).
+    signals::install();
     // RELUTUI_SIMD first, so that --version shows the level it sets; --simd overrides it.
     if let Err(e) = relutui::nn::simd::force_from_env() {
         return fail(e, EXIT_USAGE);
@@ -64,26 +97,39 @@ fn main() -> ExitCode {
         }
     }
     match cli.command {
-        Some(SubCommand::Sweep(a)) => return sweep::run(&a),
+        Some(SubCommand::Sweep(a)) => {
+            // The sweep and bench do not listen for signals: they stop at once, as before.
+            signals::default_action();
+            return sweep::run(&a);
+        }
         Some(SubCommand::Paper(a)) => return paper::run(&a),
         Some(SubCommand::Attach(a)) => return attach::attach(&a),
         Some(SubCommand::Replay(a)) => return attach::replay(&a),
-        Some(SubCommand::Ls(a)) => return attach::ls(&a),
+        Some(SubCommand::Ls(a)) => {
+            signals::default_action();
+            return attach::ls(&a);
+        }
         Some(SubCommand::Bench(a)) => {
+            signals::default_action();
+            if let Err(e) = bench::check_args(&a) {
+                return fail(e, EXIT_USAGE);
+            }
             return match bench::run(&a) {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::from(EXIT_RUNTIME)
-                }
-            }
+                Err(e) => fail(e, EXIT_RUNTIME),
+            };
         }
-        Some(SubCommand::Plot(a)) => return plot::run(&a),
+        Some(SubCommand::Plot(a)) => {
+            signals::default_action();
+            return plot::run(&a);
+        }
         Some(SubCommand::Completions { shell }) => {
+            signals::default_action();
             clap_complete::generate(shell, &mut Cli::command(), "relutui", &mut io::stdout());
             return ExitCode::SUCCESS;
         }
         Some(SubCommand::Man) => {
+            signals::default_action();
             return match clap_mangen::Man::new(Cli::command()).render(&mut io::stdout()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(
@@ -129,11 +175,30 @@ fn main() -> ExitCode {
         }
     };
     if config.dataset.needs_data_dir() && config.data_dir.is_none() {
-        eprintln!(
-            "error: --dataset {} needs --data-dir DIR with its files (see --help)",
-            config.dataset
+        return fail(
+            format_args!(
+                "--dataset {} needs --data-dir DIR with its files (see --help)",
+                config.dataset
+            ),
+            EXIT_USAGE,
         );
-        return ExitCode::from(EXIT_USAGE);
+    }
+    if let (Some((path, ck)), Some(dir)) = (&resume, &args.data_dir) {
+        if let Err(e) = check_resume_data_dir(ck, dir) {
+            return fail(format_args!("--resume {}: {e}", path.display()), EXIT_USAGE);
+        }
+    }
+    // The paths relutui will replace or append to, checked before a run directory is made.
+    if let Some(path) = args.checkpoint.as_ref().or(args.resume.as_ref()) {
+        if let Err(e) = checkpoint::check_writable(path) {
+            return fail(format_args!("{} {e}", checkpoint_flag(&args)), EXIT_USAGE);
+        }
+    }
+    if let Some(log) = &args.log {
+        let checkpoint = args.checkpoint.as_deref().or(args.resume.as_deref());
+        if let Err(e) = check_log_path(log, checkpoint, args.resume.as_deref()) {
+            return fail(format_args!("--log {}: {e}", log.display()), EXIT_USAGE);
+        }
     }
     // Every run has a run directory; a resumed one goes on in its checkpoint's.
     let resumed_dir = args
@@ -240,9 +305,21 @@ fn train_in(
     dumb: bool,
 ) -> Result<Ending, (String, u8)> {
     let usage = |m: String| (m, EXIT_USAGE);
+    let flag = checkpoint_flag(args);
     if let Some(path) = &checkpoint_path {
         if let Err(e) = checkpoint::check_writable(path) {
-            return Err(usage(format!("--checkpoint {e}")));
+            return Err(usage(format!("{flag} {e}")));
+        }
+    }
+    // One run per checkpoint: a second one is refused while the first holds the lock.
+    let _checkpoint_lock = checkpoint_path
+        .as_deref()
+        .map(checkpoint::lock)
+        .transpose()
+        .map_err(|e| usage(format!("{flag} {e}")))?;
+    if let Some(log) = &args.log {
+        if let Err(e) = check_log_path(log, checkpoint_path.as_deref(), args.resume.as_deref()) {
+            return Err(usage(format!("--log {}: {e}", log.display())));
         }
     }
     // The epochs already in a resumed run's log, for the charts.
@@ -255,7 +332,26 @@ fn train_in(
             .collect(),
         _ => Vec::new(),
     };
-    // A resumed run appends to its log: the epochs before the checkpoint stay.
+    // Before anything large is allocated: does the run fit in this machine?
+    let (input, examples) = match resume {
+        Some((_, ck)) => (ck.run.input_dim, ck.run.train_examples * 7 / 5),
+        None => memory::dataset_shape(config.dataset),
+    };
+    let estimate = memory::estimate(config, input, examples, checkpoint_path.is_some());
+    memory::check(&estimate, memory::available(), "this run").map_err(|e| usage(e.to_string()))?;
+    let splits =
+        data::load(config.dataset, config.data_dir.as_deref()).map_err(|e| usage(e.to_string()))?;
+    let mut trainer = Trainer::new(config, splits);
+    if let Some((path, ck)) = resume {
+        if let Err(e) = trainer.restore(ck) {
+            return Err(usage(format!(
+                "--resume {}: cannot resume from it: {e}",
+                path.display()
+            )));
+        }
+    }
+    // Only now, with the data and the checkpoint checked, is the log touched: a run that fails
+    // on bad input leaves the previous log as it was. A resumed run appends to it.
     let open_log = if resume.is_some() {
         JsonLines::append
     } else {
@@ -271,17 +367,6 @@ fn train_in(
             )));
         }
     };
-    let splits =
-        data::load(config.dataset, config.data_dir.as_deref()).map_err(|e| usage(e.to_string()))?;
-    let mut trainer = Trainer::new(config, splits);
-    if let Some((path, ck)) = resume {
-        if let Err(e) = trainer.restore(ck) {
-            return Err(usage(format!(
-                "--resume {}: cannot resume from it: {e}",
-                path.display()
-            )));
-        }
-    }
     if let Some(epochs) = args.pretrain {
         trainer = trainer.with_pretrain(relutui::train::PretrainSettings {
             epochs,
@@ -294,9 +379,7 @@ fn train_in(
     if let (Some(target), Some(_)) = (config.epochs, resume) {
         let done = trainer.position().epoch;
         if done >= target {
-            eprintln!(
-                "relutui: the checkpoint has {done} epochs done, --epochs {target} asks for no more"
-            );
+            say!("relutui: the checkpoint has {done} epochs done, --epochs {target} asks for no more");
         }
     }
     let server = Server::bind(run).map_err(|e| {
@@ -313,12 +396,10 @@ fn train_in(
 
     if args.headless {
         if piped {
-            eprintln!(
-                "relutui: stdout is not a terminal, so running headless (JSON lines on stdout)"
-            );
+            say!("relutui: stdout is not a terminal, so running headless (JSON lines on stdout)");
         }
         if dumb {
-            eprintln!(
+            say!(
                 "relutui: TERM=dumb cannot show the dashboard, so running headless (JSON lines \
                  on stdout); set TERM (e.g. TERM=xterm-256color) for the dashboard"
             );
@@ -327,12 +408,14 @@ fn train_in(
             progress: io::stderr().is_terminal(),
             detach_on_hangup: args.detach_on_hangup,
         };
-        // 0 when done, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
+        // 0 when done, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT, 141 when
+        // stdout was closed.
         return headless::run_with(trainer, io::stdout().lock(), log, options, spawn)
             .map(ending)
             .map_err(|e| (e.to_string(), EXIT_RUNTIME));
     }
-    // The dashboard: 0 after q, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT.
+    // The dashboard: 0 after q, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT
+    // (129 too when the terminal vanishes).
     let options = tui::Options {
         detach_on_hangup: args.detach_on_hangup,
         theme: args.theme,
@@ -342,4 +425,88 @@ fn train_in(
     tui::run_with(trainer, log, &options, spawn)
         .map(ending)
         .map_err(|e| (e.to_string(), EXIT_RUNTIME))
+}
+
+/// The flag that named the checkpoint file, for messages about it.
+fn checkpoint_flag(args: &relutui::cli::RunArgs) -> &'static str {
+    if args.checkpoint.is_some() {
+        "--checkpoint"
+    } else {
+        "--resume"
+    }
+}
+
+/// `--log` must be a file relutui may write: not the checkpoint (a save would replace the log,
+/// the log would corrupt the checkpoint), not a directory or a path ending in `/`, in a
+/// directory that exists. Nothing is created or truncated here.
+fn check_log_path(
+    log: &Path,
+    checkpoint: Option<&Path>,
+    resume: Option<&Path>,
+) -> Result<(), String> {
+    for (other, flag) in [(checkpoint, "--checkpoint"), (resume, "--resume")] {
+        if let Some(other) = other {
+            if paths::same_file(log, other) {
+                return Err(format!(
+                    "is the same file as {flag} {}: the log needs a file of its own",
+                    other.display()
+                ));
+            }
+        }
+    }
+    let text = log.as_os_str().as_encoded_bytes();
+    if text.ends_with(b"/") || log.file_name().is_none() {
+        return Err("the path ends in '/' or '..': a file name is needed, not a directory".into());
+    }
+    if let Ok(m) = std::fs::metadata(log) {
+        if m.is_dir() {
+            return Err("it is a directory".into());
+        }
+    }
+    let dir = match log.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(format!("{} is not a directory", dir.display()));
+    }
+    Ok(())
+}
+
+/// A `--data-dir` given with `--resume` must be the saved run's, unless that one is gone
+/// (the data was moved): another directory of the same shape would silently train on other
+/// data.
+fn check_resume_data_dir(ck: &Checkpoint, dir: &Path) -> Result<(), String> {
+    let Some(saved) = ck.run.data_dir.as_deref().map(Path::new) else {
+        return Ok(());
+    };
+    if !saved.is_dir() || paths::same_file(saved, dir) {
+        return Ok(());
+    }
+    Err(format!(
+        "--data-dir {} differs from the checkpoint's {}, which still exists: leave \
+         --data-dir out to resume on the data the run was trained on",
+        dir.display(),
+        saved.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_values_are_shortened_in_messages() {
+        let long = vec!["1"; 20_000].join(",");
+        let msg = shorten_values(&format!(
+            "invalid value '{long}' for '--hidden <WIDTHS>': x"
+        ));
+        assert!(msg.len() < 200, "{msg}");
+        assert!(
+            msg.contains("(39999 characters)") && msg.contains("'--hidden <WIDTHS>'"),
+            "{msg}"
+        );
+        assert_eq!(shorten_values("a 'b' c"), "a 'b' c");
+        assert_eq!(shorten_values("it's"), "it's");
+    }
 }

@@ -48,16 +48,16 @@ pub struct SweepArgs {
     #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = DEFAULT_L1_LIST, value_parser = parse_l1_list)]
     pub l1: L1List,
 
-    /// Runs per L1 value; repeat r uses seed --seed + r.
-    #[arg(long, value_name = "K", default_value_t = 3, value_parser = parse_at_least_one)]
+    /// Runs per L1 value (at most 1000); repeat r uses seed --seed + r.
+    #[arg(long, value_name = "K", allow_negative_numbers = true, default_value_t = 3, value_parser = parse_repeats)]
     pub repeats: usize,
 
     /// Epochs of every run.
-    #[arg(long, value_name = "N", default_value_t = 5, value_parser = config::parse_epochs)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = 5, value_parser = config::parse_epochs)]
     pub epochs: usize,
 
     /// Hidden-layer widths, comma-separated.
-    #[arg(long, value_name = "WIDTHS", default_value = "1000,1000,1000", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = parse_widths)]
     pub hidden: Widths,
 
     /// Constant SGD learning rate.
@@ -65,11 +65,16 @@ pub struct SweepArgs {
     pub lr: f32,
 
     /// Examples per mini-batch.
-    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
     pub batch_size: usize,
 
     /// Base seed: repeat r of every L1 value uses seed + r.
-    #[arg(long, value_name = "N", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        default_value_t = 1
+    )]
     pub seed: u64,
 
     /// Data to train on: mnist10k is built in; the others read standard files from --data-dir.
@@ -85,8 +90,8 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
 
-    /// Runs trained at once, one thread each [default: the available cores].
-    #[arg(long, value_name = "N", value_parser = parse_at_least_one)]
+    /// Runs trained at once, one thread each (at most the runs) [default: the available cores].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_at_least_one)]
     pub jobs: Option<usize>,
 
     /// Print one self-contained relutui command per run instead of training (for GNU parallel
@@ -135,6 +140,16 @@ fn parse_at_least_one(s: &str) -> Result<usize, String> {
         Ok(0) => Err("must be at least 1".into()),
         Ok(v) => Ok(v),
         Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// `--repeats` above this is refused: the plan holds one entry per run.
+pub const MAX_REPEATS: usize = 1000;
+
+fn parse_repeats(s: &str) -> Result<usize, String> {
+    match parse_at_least_one(s)? {
+        v if v > MAX_REPEATS => Err(format!("{v} is above the limit {MAX_REPEATS}")),
+        v => Ok(v),
     }
 }
 
@@ -731,27 +746,54 @@ pub fn run(args: &SweepArgs) -> ExitCode {
         };
     }
     if args.dataset.needs_data_dir() && args.data_dir.is_none() {
-        eprintln!(
+        crate::say!(
             "error: --dataset {} needs --data-dir DIR with its files (see relutui sweep --help)",
             args.dataset
         );
         return ExitCode::from(2);
     }
+    // Before anything large is allocated: every worker trains one network at once.
+    let runs = args.l1.0.len() * args.repeats;
+    let mut est = crate::memory::estimate(
+        &args.config(&plan(&args.l1.0, 1, args.seed)[0]),
+        crate::memory::dataset_shape(args.dataset).0,
+        crate::memory::dataset_shape(args.dataset).1,
+        false,
+    );
+    est.total *= args.jobs(runs) as f64;
+    if let Err(e) = crate::memory::check(&est, crate::memory::available(), "this sweep") {
+        crate::say!("error: {e} (or fewer --jobs)");
+        return ExitCode::from(2);
+    }
+    // One sweep per --out-dir at a time: two would write the same run files.
+    let _lock = match &args.out_dir {
+        Some(dir) if dir.is_dir() => match crate::lock::Lock::exclusive(
+            &dir.join(".sweep.lock"),
+            &format!("--out-dir {}", dir.display()),
+        ) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                crate::say!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let splits = match data::load(args.dataset, args.data_dir.as_deref()) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::say!("error: {e}");
             return ExitCode::from(2);
         }
     };
     let stdout = io::stdout();
     if stdout.is_terminal() && args.out_dir.is_none() {
-        eprintln!("sweep: JSON lines go to stdout; use --out-dir DIR to keep them in files");
+        crate::say!("sweep: JSON lines go to stdout; use --out-dir DIR to keep them in files");
     }
     match execute(args, &splits, stdout.lock()) {
         Ok(_) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            crate::say!("error: {e}");
             ExitCode::from(e.exit_code())
         }
     }

@@ -383,6 +383,9 @@ impl Trainer {
     /// the trainer stops with anything unsaved.
     #[must_use]
     pub fn with_checkpoint(mut self, path: PathBuf) -> Self {
+        // A run stopped before its first batch (a signal during start-up) still leaves a
+        // checkpoint to resume from, when there is none yet.
+        self.unsaved |= !path.exists();
         self.checkpoint = Some(path);
         self
     }

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, select, tick, unbounded, Receiver, Sender};
 use crossterm::event::{self as ct, KeyEventKind};
 use ratatui::DefaultTerminal;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::app::{App, Event};
@@ -95,19 +95,27 @@ pub fn colors_enabled() -> bool {
 
 /// Owns the terminal between `try_init` and `restore`, so an early return restores it too.
 pub(crate) struct TerminalGuard {
-    pub(crate) terminal: DefaultTerminal,
+    terminal: Option<DefaultTerminal>,
 }
 
 impl TerminalGuard {
     /// Raw mode, the alternate screen, and ratatui's panic hook that restores the terminal.
     pub(crate) fn new() -> io::Result<Self> {
         match ratatui::try_init() {
-            Ok(terminal) => Ok(Self { terminal }),
+            Ok(terminal) => Ok(Self {
+                terminal: Some(terminal),
+            }),
             Err(e) => {
-                ratatui::restore();
+                let _ = ratatui::try_restore();
                 Err(e)
             }
         }
+    }
+
+    pub(crate) fn terminal(&mut self) -> &mut DefaultTerminal {
+        self.terminal
+            .as_mut()
+            .expect("the terminal is held until drop")
     }
 }
 
@@ -115,11 +123,19 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         // A blank alternate screen first: tmux, leaving the alternate screen after the
         // window grew, pulls the alternate screen's bottom lines back onto the normal one.
-        let _ = self.terminal.clear();
+        if let Some(terminal) = self.terminal.as_mut() {
+            let _ = terminal.clear();
+        }
         // Not `ratatui::restore`: it reports failure with `eprintln!`, which panics when the
         // terminal is gone (a hangup), and there is nobody to tell then anyway.
         let _ = ratatui::try_restore();
-        let _ = self.terminal.show_cursor();
+        if let Some(mut terminal) = self.terminal.take() {
+            if terminal.show_cursor().is_err() {
+                // The terminal is gone. Dropping it would try once more and report the failure
+                // with `eprintln!` on the vanished stderr (a panic): let it go unsaid.
+                std::mem::forget(terminal);
+            }
+        }
     }
 }
 
@@ -133,6 +149,16 @@ pub struct Options {
     /// `--log FILE` and `--checkpoint FILE`, for the summary and the footer.
     pub log_path: Option<std::path::PathBuf>,
     pub checkpoint_path: Option<std::path::PathBuf>,
+}
+
+/// Whether a failed terminal read or write means the terminal itself is gone (the tmux session
+/// was killed, the SSH link dropped): EIO is what a vanished pty gives, ENXIO and ENOTTY a
+/// revoked one, EPIPE a closed one. That is a hangup, whether or not SIGHUP has come yet.
+pub fn terminal_gone(e: &io::Error) -> bool {
+    const EIO: i32 = 5;
+    const ENXIO: i32 = 6;
+    const ENOTTY: i32 = 25;
+    e.kind() == io::ErrorKind::BrokenPipe || matches!(e.raw_os_error(), Some(EIO | ENXIO | ENOTTY))
 }
 
 /// Runs the dashboard until the user quits or a signal arrives, then stops the trainer.
@@ -166,9 +192,13 @@ pub fn run_with<L: Write>(
     let detach_on_hangup = options.detach_on_hangup;
     let mut log = log;
     // Signals first, so that one arriving during set-up is a quit rather than a wreck.
-    let signals = Signals::new([SIGTERM, SIGHUP, SIGINT]).map_err(TuiError::Signals)?;
+    let signals = Signals::new(crate::signals::handled()).map_err(TuiError::Signals)?;
     let signal_handle = signals.handle();
     let (signal_tx, signal_rx) = bounded(4);
+    // A signal that arrived before this listener existed (see `crate::signals`).
+    if let Some(n) = crate::signals::take_pending() {
+        let _ = signal_tx.try_send(n);
+    }
     let signal_thread = spawn_signals(signals, signal_tx).map_err(TuiError::Signals)?;
 
     let handle = match spawn(trainer) {
@@ -192,7 +222,7 @@ pub fn run_with<L: Write>(
             let (input_tx, input_rx) = unbounded();
             let result = match spawn_input(input_tx, Arc::clone(&stop_input)) {
                 Ok(_) => event_loop(
-                    &mut guard.terminal,
+                    guard.terminal(),
                     &mut app,
                     &handle,
                     &input_rx,
@@ -349,9 +379,11 @@ fn event_loop<L: Write>(
 ) -> Result<Outcome, TuiError> {
     let start = Instant::now();
     let ticker = tick(Duration::from_secs(1) / FPS);
-    terminal
-        .draw(|f| ui::draw(f, app))
-        .map_err(TuiError::Draw)?;
+    match terminal.draw(|f| ui::draw(f, app)) {
+        Ok(_) => {}
+        Err(e) if terminal_gone(&e) => return Ok(Outcome::Signal(SIGHUP)),
+        Err(e) => return Err(TuiError::Draw(e)),
+    }
     app.mark_drawn();
     *frames += 1;
     let outcome = loop {
@@ -361,6 +393,8 @@ fn event_loop<L: Write>(
                     Some(ev) => ev,
                     None => continue,
                 },
+                // A terminal that vanished is a hangup, however it is noticed first.
+                Ok(Err(e)) if terminal_gone(&e) => break Outcome::Signal(SIGHUP),
                 Ok(Err(e)) => return Err(TuiError::Input(e)),
                 Err(_) => return Err(TuiError::Input(io::Error::other("the input thread stopped"))),
             },
@@ -398,9 +432,11 @@ fn event_loop<L: Write>(
             break Outcome::Quit;
         }
         if is_tick && app.needs_redraw() {
-            terminal
-                .draw(|f| ui::draw(f, app))
-                .map_err(TuiError::Draw)?;
+            match terminal.draw(|f| ui::draw(f, app)) {
+                Ok(_) => {}
+                Err(e) if terminal_gone(&e) => break Outcome::Signal(SIGHUP),
+                Err(e) => return Err(TuiError::Draw(e)),
+            }
             app.mark_drawn();
             *frames += 1;
         }
@@ -412,6 +448,7 @@ fn event_loop<L: Write>(
 mod tests {
     use super::*;
     use crate::message::RunState;
+    use signal_hook::consts::SIGINT;
 
     fn handle(thread: JoinHandle<()>, updates: Vec<Update>) -> TrainerHandle {
         let (commands, _) = unbounded();
@@ -464,6 +501,15 @@ mod tests {
         assert_eq!(lines.len(), 1, "{written}");
         let back: crate::message::EpochReport = serde_json::from_str(lines[0]).expect("JSON");
         assert_eq!(back.epoch, 3);
+    }
+
+    #[test]
+    fn a_vanished_terminal_is_a_hangup_and_other_errors_are_not() {
+        assert!(terminal_gone(&io::Error::from_raw_os_error(5)));
+        assert!(terminal_gone(&io::Error::from_raw_os_error(6)));
+        assert!(terminal_gone(&io::Error::from(io::ErrorKind::BrokenPipe)));
+        assert!(!terminal_gone(&io::Error::from_raw_os_error(28)));
+        assert!(!terminal_gone(&io::Error::other("x")));
     }
 
     #[test]

@@ -15,11 +15,15 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// `n` 4×4 images whose pixels encode their index, and labels `i % 10`.
+/// `n` 28×28 images (the size MNIST and Fashion-MNIST define) whose pixels encode their
+/// index, and labels `i % 10`.
 fn images(n: u32) -> (Vec<u8>, Vec<u8>) {
-    let pixels: Vec<u8> = (0..n * 16).map(|i| ((i / 16) % 256) as u8).collect();
+    let pixels: Vec<u8> = (0..n * 784).map(|i| ((i / 784) % 256) as u8).collect();
     let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-    (idx::encode(&[n, 4, 4], &pixels), idx::encode(&[n], &labels))
+    (
+        idx::encode(&[n, 28, 28], &pixels),
+        idx::encode(&[n], &labels),
+    )
 }
 
 fn write_mnist(dir: &Path, train: u32, test: u32, gzip: bool, dotted: bool) {
@@ -49,7 +53,7 @@ fn mnist_style_files_load_raw_gzip_and_dotted_names() {
             let s = data::load(kind, Some(dir.path())).unwrap();
             // The last sixth (at most 10,000) of the training file validates.
             assert_eq!((s.train.len(), s.valid.len(), s.test.len()), (500, 100, 50));
-            assert_eq!(s.input_dim(), 16);
+            assert_eq!(s.input_dim(), 784);
             // File order is kept: validation starts at training example 500.
             assert_eq!(s.valid.pixels()[[0, 0]], (500 % 256) as u8);
             assert_eq!(s.valid.labels()[0], 0);

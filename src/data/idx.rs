@@ -5,7 +5,7 @@
 
 use std::io::Read;
 
-use flate2::read::GzDecoder;
+use flate2::read::MultiGzDecoder;
 
 use super::DataError;
 
@@ -32,33 +32,89 @@ pub fn read(reader: impl Read, source: &str) -> Result<Idx, DataError> {
 /// size is checked against that length before anything is read, and its data is read into one
 /// allocation of exactly the declared size.
 pub fn read_sized(reader: impl Read, source: &str, length: Option<u64>) -> Result<Idx, DataError> {
+    open(reader, source, length)?.read_data()
+}
+
+/// An IDX file whose header has been read and checked, and whose data has not: callers compare
+/// the headers of files that must agree (images and labels, train and test) before reading,
+/// let alone inflating, any data.
+pub struct Opened<'a> {
+    /// The declared dimensions.
+    pub dims: Vec<usize>,
+    /// Whether the file is gzipped.
+    pub gzipped: bool,
+    total: u64,
+    dims_raw: Vec<u64>,
+    length: Option<u64>,
+    reader: Box<dyn Read + 'a>,
+    source: String,
+}
+
+impl std::fmt::Debug for Opened<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opened")
+            .field("dims", &self.dims)
+            .field("gzipped", &self.gzipped)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads and checks the header of an IDX file (raw or gzip), and for a raw file of known
+/// `length` that the declared size matches it. A gzip file may have several members, as
+/// `cat a.gz b.gz` makes and `zcat` reads; bytes after the last member that are not another
+/// gzip member are an error (zcat only warns about them, but they mean the file is not what
+/// it claims).
+pub fn open<'a>(
+    reader: impl Read + 'a,
+    source: &str,
+    length: Option<u64>,
+) -> Result<Opened<'a>, DataError> {
     let mut reader = reader;
     let mut head = [0u8; 2];
     let got = read_up_to(&mut reader, &mut head, source)?;
     let prefix = std::io::Cursor::new(head[..got].to_vec());
-    if got == 2 && head == [0x1f, 0x8b] {
-        read_plain(GzDecoder::new(prefix.chain(reader)), source, None)
+    let gzipped = got == 2 && head == [0x1f, 0x8b];
+    let mut reader: Box<dyn Read + 'a> = if gzipped {
+        Box::new(MultiGzDecoder::new(prefix.chain(reader)))
     } else {
-        read_plain(prefix.chain(reader), source, length)
-    }
-}
-
-fn read_up_to(reader: &mut impl Read, buf: &mut [u8], source: &str) -> Result<usize, DataError> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(k) => filled += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(DataError::io(source, &e)),
+        Box::new(prefix.chain(reader))
+    };
+    let length = if gzipped { None } else { length };
+    let (dims, total) = read_header(&mut reader, source)?;
+    let header = 4 + 4 * dims.len() as u64;
+    if let Some(len) = length {
+        if len != header + total {
+            let found = len.saturating_sub(header);
+            let problem = if found < total {
+                format!(
+                    "truncated: dimensions {dims:?} declare {total} bytes of data but only {found} follow the header"
+                )
+            } else {
+                format!(
+                    "dimensions {dims:?} declare {total} bytes of data but more follow the header"
+                )
+            };
+            return Err(DataError::Format {
+                file: source.into(),
+                problem,
+            });
         }
     }
-    Ok(filled)
+    Ok(Opened {
+        dims: dims.iter().map(|&d| d as usize).collect(),
+        gzipped,
+        total,
+        dims_raw: dims,
+        length,
+        reader,
+        source: source.into(),
+    })
 }
 
-fn read_plain(mut reader: impl Read, source: &str, length: Option<u64>) -> Result<Idx, DataError> {
+fn read_header(reader: &mut impl Read, source: &str) -> Result<(Vec<u64>, u64), DataError> {
     let mut magic = [0u8; 4];
-    let got = read_up_to(&mut reader, &mut magic, source)?;
+    let got = read_up_to(reader, &mut magic, source)?;
     if got < 4 {
         return Err(DataError::Truncated {
             file: source.into(),
@@ -76,7 +132,7 @@ fn read_plain(mut reader: impl Read, source: &str, length: Option<u64>) -> Resul
     }
     let ndims = usize::from(magic[3]);
     let mut dims_raw = [0u8; 16];
-    let got = read_up_to(&mut reader, &mut dims_raw[..4 * ndims], source)?;
+    let got = read_up_to(reader, &mut dims_raw[..4 * ndims], source)?;
     if got < 4 * ndims {
         return Err(DataError::Truncated {
             file: source.into(),
@@ -95,57 +151,113 @@ fn read_plain(mut reader: impl Read, source: &str, length: Option<u64>) -> Resul
             file: source.into(),
             problem: format!("absurd declared size {dims:?}"),
         })?;
-    // Read at most one byte more than declared: the vector grows with the real content,
-    // never to the declared size up front, and never past it.
-    let header = 4 + 4 * ndims as u64;
-    let data = match length {
-        // The real length is known: compare before reading, then read exactly what is declared.
-        Some(len) if len == header + total => {
+    Ok((dims, total))
+}
+
+impl Opened<'_> {
+    /// Bytes of data the header declares.
+    pub fn declared_bytes(&self) -> u64 {
+        self.total
+    }
+
+    /// The file's header bytes, as they were read.
+    pub fn header_bytes(&self) -> Vec<u8> {
+        let dims: Vec<u32> = self.dims_raw.iter().map(|&d| d as u32).collect();
+        encode(&dims, &[])
+    }
+
+    /// Reads the data, checking that exactly the declared number of bytes follow.
+    pub fn read_data(self) -> Result<Idx, DataError> {
+        let Opened {
+            dims,
+            total,
+            dims_raw,
+            length,
+            mut reader,
+            source,
+            ..
+        } = self;
+        let source = source.as_str();
+        // Read at most one byte more than declared: the vector grows with the real content,
+        // never to the declared size up front, and never past it.
+        let data = if length.is_some() {
+            // The real length was compared with the header: read exactly what is declared.
             let mut data = vec![0u8; usize::try_from(total).unwrap_or(usize::MAX)];
             reader
                 .read_exact(&mut data)
                 .map_err(|e| DataError::io(source, &e))?;
             data
-        }
-        Some(len) => {
-            let found = len.saturating_sub(header);
-            let problem = if found < total {
-                format!(
-                    "truncated: dimensions {dims:?} declare {total} bytes of data but only {found} follow the header"
-                )
-            } else {
-                format!(
-                    "dimensions {dims:?} declare {total} bytes of data but more follow the header"
-                )
-            };
+        } else {
+            let data = read_capped(&mut reader, total).map_err(|e| DataError::io(source, &e))?;
+            if data.len() as u64 == total {
+                // All the declared data is there: what follows must be the end of the stream.
+                let mut one = [0u8; 1];
+                match reader.read(&mut one) {
+                    Ok(0) => {}
+                    Ok(_) => {
+                        return Err(DataError::Format {
+                            file: source.into(),
+                            problem: format!(
+                                "dimensions {dims_raw:?} declare {total} bytes of data but more follow the header"
+                            ),
+                        })
+                    }
+                    Err(e) => {
+                        return Err(DataError::Format {
+                            file: source.into(),
+                            problem: format!(
+                                "the gzip stream is damaged after the declared data: trailing garbage after the last member, or a cut trailer ({e})"
+                            ),
+                        })
+                    }
+                }
+            }
+            data
+        };
+        let found = data.len() as u64;
+        if found < total {
             return Err(DataError::Format {
                 file: source.into(),
-                problem,
+                problem: format!(
+                    "truncated: dimensions {dims_raw:?} declare {total} bytes of data but only {found} follow the header"
+                ),
             });
         }
-        None => read_capped(&mut reader, total + 1).map_err(|e| DataError::io(source, &e))?,
-    };
-    let found = data.len() as u64;
-    if found < total {
-        return Err(DataError::Format {
-            file: source.into(),
-            problem: format!(
-                "truncated: dimensions {dims:?} declare {total} bytes of data but only {found} follow the header"
-            ),
-        });
+        if found > total {
+            return Err(DataError::Format {
+                file: source.into(),
+                problem: format!(
+                    "dimensions {dims_raw:?} declare {total} bytes of data but more follow the header"
+                ),
+            });
+        }
+        Ok(Idx { dims, data })
     }
-    if found > total {
-        return Err(DataError::Format {
-            file: source.into(),
-            problem: format!(
-                "dimensions {dims:?} declare {total} bytes of data but more follow the header"
-            ),
-        });
+}
+
+/// flate2's "invalid gzip header" after a complete member means bytes that are not gzip
+/// follow it: say so.
+fn gz_error(e: std::io::Error) -> std::io::Error {
+    if e.kind() == std::io::ErrorKind::InvalidInput && e.to_string().contains("header") {
+        std::io::Error::other(
+            "bytes after the last gzip member are not gzip (trailing garbage): the file is damaged",
+        )
+    } else {
+        e
     }
-    Ok(Idx {
-        dims: dims.into_iter().map(|d| d as usize).collect(),
-        data,
-    })
+}
+
+fn read_up_to(reader: &mut impl Read, buf: &mut [u8], source: &str) -> Result<usize, DataError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(DataError::io(source, &gz_error(e))),
+        }
+    }
+    Ok(filled)
 }
 
 /// Reads up to `limit` bytes. The buffer doubles as the bytes arrive (so its capacity is at
@@ -272,6 +384,37 @@ mod tests {
         // Large but representable: refused by the length check, not by an allocation failure.
         let file = encode(&[60000, 4000, 4000], &[0; 8]);
         assert!(read(&file[..], "big").is_err());
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_like_zcat_and_trailing_garbage_is_refused() {
+        let file = encode(&[2, 3], &[1, 2, 3, 4, 5, 6]);
+        let mut two = gz(&file[..7]);
+        two.extend(gz(&file[7..]));
+        assert_eq!(
+            read(&two[..], "cat.gz").unwrap(),
+            read(&file[..], "raw").unwrap()
+        );
+        let mut junk = gz(&file);
+        junk.extend_from_slice(b"garbage after the member");
+        let err = read(&junk[..], "junk.gz").unwrap_err().to_string();
+        assert!(
+            err.contains("junk.gz") && err.contains("trailing garbage"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_header_is_available_before_the_data_is_read() {
+        let file = encode(&[3, 2], &[1, 2, 3, 4, 5, 6]);
+        let zipped = gz(&file);
+        let o = open(&zipped[..], "h.gz", None).unwrap();
+        assert_eq!(
+            (o.dims.clone(), o.gzipped, o.declared_bytes()),
+            (vec![3, 2], true, 6)
+        );
+        assert_eq!(o.header_bytes(), file[..12].to_vec());
+        assert_eq!(o.read_data().unwrap().data, vec![1, 2, 3, 4, 5, 6]);
     }
 
     #[test]
