@@ -318,7 +318,7 @@ where
 pub fn render_panels(title: &str, panels: &[Panel], width: u32) -> Result<String, PlotError> {
     let cols = panels.len().clamp(1, 2);
     let rows = panels.len().div_ceil(cols).max(1);
-    let panel_h = (width as f64 * 0.5) as u32;
+    let panel_h = (f64::from(width) * 0.5) as u32;
     let height = 50 + panel_h * rows as u32;
     let mut svg = String::new();
     {
@@ -414,6 +414,19 @@ pub fn run(args: &PlotArgs) -> ExitCode {
         Figure::Table1(a) => (&a.out, "table1.svg"),
     };
     let out = out.clone().unwrap_or_else(|| PathBuf::from(default));
+    // Fail before the work when the output's folder is not there.
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if out != Path::new("-") && !folder.is_dir() {
+        let e = PlotError::Output {
+            path: out.clone(),
+            source: io::Error::new(io::ErrorKind::NotFound, "its folder does not exist"),
+        };
+        let _ = writeln!(io::stderr(), "error: {e}");
+        return ExitCode::from(e.exit_code());
+    }
     match make(&args.figure).and_then(|svg| write_svg(&svg, &out)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

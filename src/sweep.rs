@@ -97,11 +97,11 @@ pub struct SweepArgs {
     /// Print one self-contained relutui command per run instead of training (for GNU parallel
     /// or a Slurm array); each writes its log and checkpoint in --out-dir, and the plan is kept
     /// in --out-dir/sweep.json for --collect.
-    #[arg(long, requires = "out_dir", conflicts_with_all = ["task", "collect"])]
+    #[arg(long, conflicts_with_all = ["task", "collect"])]
     pub plan: bool,
 
-    /// Run exactly line K (1-based) of --plan's output, e.g. K = $SLURM_ARRAY_TASK_ID.
-    #[arg(long, value_name = "K", requires = "out_dir", conflicts_with = "collect", value_parser = parse_at_least_one)]
+    /// Run exactly line K (1-based) of --plan's output, e.g. the task id of a Slurm job array.
+    #[arg(long, value_name = "K", conflicts_with = "collect", value_parser = parse_at_least_one)]
     pub task: Option<usize>,
 
     /// Build the summary table and the figure (DIR/figure3.svg) from the runs in DIR, saying
@@ -728,8 +728,13 @@ pub fn run(args: &SweepArgs) -> ExitCode {
         };
     }
     if args.plan || args.task.is_some() {
-        // clap makes --plan and --task require --out-dir.
-        let dir = args.out_dir.as_deref().unwrap_or(Path::new("."));
+        let Some(dir) = args.out_dir.as_deref() else {
+            let flag = if args.plan { "--plan" } else { "--task" };
+            eprintln!(
+                "error: {flag} needs --out-dir DIR: every run writes its log and checkpoint there"
+            );
+            return ExitCode::from(2);
+        };
         let result = match args.task {
             None => plan::print_plan(args, dir, io::stdout().lock()),
             Some(k) => match plan::task_args(args, dir, k) {

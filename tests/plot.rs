@@ -36,8 +36,8 @@ fn write_log(path: &Path) {
     let mut text = String::new();
     for epoch in 1..=4 {
         let lr = if epoch <= 2 { 0.1 } else { 0.05 };
-        text += &format!("{}\n", line("rectifier", epoch, lr, 0.001, 1, 0.1, 0.8));
-        text += &format!("{}\n", line("tanh", epoch, lr, 0.001, 1, 0.2, 0.0));
+        text += &(line("rectifier", epoch, lr, 0.001, 1, 0.1, 0.8).to_string() + "\n");
+        text += &(line("tanh", epoch, lr, 0.001, 1, 0.2, 0.0).to_string() + "\n");
     }
     text += r#"{"net":"rectifier","epoch":5,"tra"#;
     fs::write(path, text).unwrap();
@@ -141,7 +141,7 @@ fn error_curves_have_a_line_per_split_and_network_labels_and_a_legend() {
     ] {
         assert!(svg.has_text(t), "no text {t:?} in {:?}", svg.texts());
     }
-    assert!(svg.has_text("Classification error per epoch"));
+    assert!(svg.has_text("Classification error per epoch (dashed: lr / L1 changes)"));
     assert_eq!(svg.width(), 960);
 }
 
@@ -209,12 +209,7 @@ fn the_figure_3_scatter_draws_a_point_per_run_and_lists_runs_at_chance() {
     .enumerate()
     {
         let lines: String = (1..=2)
-            .map(|e| {
-                format!(
-                    "{}\n",
-                    line("rectifier", e, 0.1, *l1, *seed, *err * 2.0, *sp)
-                )
-            })
+            .map(|e| line("rectifier", e, 0.1, *l1, *seed, *err * 2.0, *sp).to_string() + "\n")
             .collect();
         fs::write(dir.path().join(format!("run{i}.jsonl")), lines).unwrap();
     }

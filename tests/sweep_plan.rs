@@ -126,7 +126,7 @@ fn task_k_runs_exactly_line_k() {
     let logs: Vec<String> = fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".jsonl"))
+        .filter(|n| Path::new(n).extension().is_some_and(|e| e == "jsonl"))
         .collect();
     assert_eq!(logs, vec!["l1-0_seed-2.jsonl"], "line 3 is l1 0, seed 2");
     let r = reports(&dir.path().join("l1-0_seed-2.jsonl"));

@@ -5,6 +5,9 @@
 use super::logs::{NetSeries, Point};
 use super::{render_panels, tick, Line, Mark, Panel, PlotError, GREY, PALETTE};
 
+/// A split's name and its error in a point.
+type Split = (&'static str, fn(&Point) -> Option<f64>);
+
 /// The x range of every panel: from epoch 0 to the last epoch of any network.
 fn epoch_range(nets: &[NetSeries]) -> std::ops::Range<f64> {
     let last = nets
@@ -55,7 +58,7 @@ pub fn errors(nets: &[NetSeries], width: u32) -> Result<String, PlotError> {
     let panels: Vec<Panel> = nets
         .iter()
         .map(|n| {
-            let splits: [(&str, fn(&Point) -> Option<f64>); 3] = [
+            let splits: [Split; 3] = [
                 ("train", |p| p.train_error),
                 ("validation", |p| p.valid_error),
                 ("test", |p| p.test_error),
@@ -99,12 +102,12 @@ pub fn changes(points: &[Point]) -> Vec<Mark> {
         let (a, b) = (&w[0], &w[1]);
         let mut what = Vec::new();
         if let (Some(x), Some(y)) = (a.lr, b.lr) {
-            if x != y {
+            if x.to_bits() != y.to_bits() {
                 what.push(format!("lr {}→{}", tick_setting(x), tick_setting(y)));
             }
         }
         if let (Some(x), Some(y)) = (a.l1, b.l1) {
-            if x != y {
+            if x.to_bits() != y.to_bits() {
                 what.push(format!("L1 {}→{}", tick_setting(x), tick_setting(y)));
             }
         }

@@ -150,7 +150,9 @@ pub fn read_lines(file: &Path, reader: impl BufRead) -> io::Result<LogRead> {
             });
             nets.last_mut().expect("just pushed")
         };
-        series.points.retain(|p| p.epoch != point.epoch);
+        series
+            .points
+            .retain(|p| p.epoch.to_bits() != point.epoch.to_bits());
         series.points.push(point);
     }
     for s in &mut nets {

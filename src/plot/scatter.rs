@@ -88,7 +88,7 @@ pub fn render(runs: &[RunPoint], title: &str, width: u32) -> Result<String, Plot
     let mut l1s: Vec<f64> = runs.iter().map(|p| p.l1).collect();
     l1s.sort_by(f64::total_cmp);
     l1s.dedup();
-    let height = (width as f64 * 0.62) as u32 + if chance.is_empty() { 0 } else { 34 };
+    let height = (f64::from(width) * 0.62) as u32 + if chance.is_empty() { 0 } else { 34 };
     let (xs, ys): (Vec<f64>, Vec<f64>) = drawn
         .iter()
         .map(|p| (p.sparsity * 100.0, p.test_error * 100.0))

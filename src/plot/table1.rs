@@ -142,9 +142,17 @@ pub fn read(path: &Path) -> Result<Table, PlotError> {
     parse(&text).map_err(|e| PlotError::Input(format!("{}: {e}", path.display())))
 }
 
+/// A bar series: its legend, colour, (error, sparsity) of a row, and offset in its group.
+type Bar = (
+    &'static str,
+    RGBColor,
+    fn(&Row) -> (Option<f64>, Option<f64>),
+    f64,
+);
+
 /// The bars as SVG text.
 pub fn render(table: &Table, width: u32) -> Result<String, PlotError> {
-    let height = (width as f64 * 0.6) as u32;
+    let height = (f64::from(width) * 0.6) as u32;
     let n = table.rows.len();
     let max = table
         .rows
@@ -195,7 +203,7 @@ pub fn render(table: &Table, width: u32) -> Result<String, PlotError> {
             .bold_line_style(RGBColor(215, 215, 215))
             .draw()
             .map_err(draw_err)?;
-        let bars: [(&str, RGBColor, fn(&Row) -> (Option<f64>, Option<f64>), f64); 2] = [
+        let bars: [Bar; 2] = [
             ("relutui", PALETTE[0], |r| (r.test_error, r.sparsity), -0.38),
             (
                 "paper (Glorot et al. 2011)",

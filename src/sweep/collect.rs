@@ -91,7 +91,10 @@ pub fn find(dir: &Path, m: &Manifest, now: SystemTime) -> Vec<Found> {
         .map(|run| {
             let spec = RunSpec {
                 index: run.task - 1,
-                group: groups.iter().position(|&g| g == run.l1).unwrap_or(0),
+                group: groups
+                    .iter()
+                    .position(|&g| g.to_bits() == run.l1.to_bits())
+                    .unwrap_or(0),
                 l1: run.l1,
                 seed: run.seed,
             };
