@@ -496,7 +496,11 @@ impl From<&Sample> for WireSample {
             live_sparsity: s
                 .live_sparsity
                 .iter()
-                .map(|l| l.iter().map(|f| if f.is_finite() { *f } else { 0.0 }).collect())
+                .map(|l| {
+                    l.iter()
+                        .map(|f| if f.is_finite() { *f } else { 0.0 })
+                        .collect()
+                })
                 .collect(),
             activations: s.activations.as_ref().map(|a| WireSnapshot {
                 net: a.net,

@@ -27,8 +27,8 @@ use rand_chacha::ChaCha8Rng;
 use crate::checkpoint::{self, Checkpoint, Mismatch, SavedNet, SavedRun};
 use crate::config::RunConfig;
 use crate::data::{Dataset, InputBuffer, Splits};
-use crate::live::LiveSparsity;
 use crate::hyper::Selection;
+use crate::live::LiveSparsity;
 use crate::message::{
     ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
