@@ -313,6 +313,9 @@ pub struct App {
     /// Learning-rate and L1 changes confirmed by the trainer, for the chart marks.
     pub marks: Recent<Mark>,
     pub show_help: bool,
+    /// The SIMD level the kernels dispatch to, for the help's title (set by the front end
+    /// that runs the trainer; `None` draws no level).
+    pub simd: Option<String>,
     /// The help's page: 0 the keys, 1 how to read the screen (`tab` switches).
     pub help_page: usize,
     /// `c`: each network's column shows the claims measurements instead of its error chart.
@@ -365,6 +368,7 @@ impl App {
             heatmap: None,
             marks: Recent::new(MARKS),
             show_help: false,
+            simd: None,
             help_page: 0,
             show_claims: false,
             keys_focused: false,

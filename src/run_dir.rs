@@ -411,6 +411,12 @@ pub fn summarize(dir: &Path) -> Option<Summary> {
 
 /// The epoch reports of a JSON-lines log, and whether its last line was cut short (a crash
 /// mid-write). A line that is not a report is an error naming its number.
+/// A `--pretrain` epoch line (`"phase":"pretrain"`): not a supervised epoch report.
+fn is_pretrain_line(line: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(line)
+        .is_ok_and(|v| v.get("phase").and_then(serde_json::Value::as_str) == Some("pretrain"))
+}
+
 pub fn read_log(path: &Path) -> Result<(Vec<EpochReport>, bool), String> {
     let file = File::open(path).map_err(|e| format!("{}: cannot open it: {e}", path.display()))?;
     let mut reports = Vec::new();
@@ -418,7 +424,7 @@ pub fn read_log(path: &Path) -> Result<(Vec<EpochReport>, bool), String> {
     let mut cut = false;
     while let Some((i, line)) = lines.next() {
         let line = line.map_err(|e| format!("{}: cannot read it: {e}", path.display()))?;
-        if line.iter().all(u8::is_ascii_whitespace) {
+        if line.iter().all(u8::is_ascii_whitespace) || is_pretrain_line(&line) {
             continue;
         }
         match serde_json::from_slice::<EpochReport>(&line) {

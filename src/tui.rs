@@ -212,6 +212,7 @@ pub fn run_with<L: Write>(
     let started = Instant::now();
     let mut frames = 0u64;
     let mut app = App::new(colors_enabled());
+    app.simd = Some(crate::nn::simd::active().to_string());
     app.log.clone_from(&options.log_path);
     app.checkpoint.clone_from(&options.checkpoint_path);
     let result = match TerminalGuard::new() {

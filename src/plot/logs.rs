@@ -92,6 +92,10 @@ fn opt_nums(v: &Value, key: &str) -> Vec<Option<f64>> {
 /// One JSON line as a point, or `None` when it is not an epoch line.
 pub fn parse_line(line: &str) -> Option<(String, Option<u64>, Point)> {
     let v: Value = serde_json::from_str(line.trim()).ok()?;
+    // Pre-training lines (`--pretrain`) count their own epochs: not the supervised curves.
+    if v.get("phase").and_then(Value::as_str) == Some("pretrain") {
+        return None;
+    }
     let net = v.get("net")?.as_str()?.to_string();
     let epoch = num(&v, "epoch")?;
     let seed = v.get("seed").and_then(Value::as_u64);

@@ -171,7 +171,10 @@ fn render_lines(frame: &mut Frame, area: Rect, app: &App, lines: Vec<Line>) {
         .areas(popup);
     let block = Block::bordered()
         .title(Line::styled(
-            format!(" relutui help · simd {} ", crate::nn::simd::active()),
+            match &app.simd {
+                Some(level) => format!(" relutui help · simd {level} "),
+                None => " relutui help ".to_string(),
+            },
             bold(),
         ))
         .title_bottom(
