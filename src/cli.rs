@@ -128,20 +128,28 @@ pub struct RunArgs {
     /// Constant SGD learning rate: one value for every network (0.01), or per network
     /// (rectifier=0.01,tanh=0.1; a plain value first sets the networks not named). The paper
     /// picks from 0.1, 0.01, 0.001, 0.0001 by validation error. [default: per dataset and
-    /// activation, measured (README): mnist10k rectifier/softplus 0.1, tanh/sigmoid 0.01;
-    /// the other datasets 0.01, sigmoid 0.1]
+    /// activation, measured (README): mnist10k rectifier/softplus 0.1, tanh 0.01;
+    /// the other datasets 0.01; sigmoid 0.1 everywhere]
     #[arg(long, value_name = "RATE", allow_negative_numbers = true, value_parser = parse_lr_list)]
     pub lr: Option<PerNet>,
 
     /// L1 penalty on the hidden activations, cost += l1 · (batch mean of Σ_units |h|), the
     /// paper's definition; one value for all, or per network like --lr. [default: the paper's
     /// 0.001 for the rectifier, 0 for the others; --l1 0.001 puts it on all]
+    #[expect(
+        clippy::doc_markdown,
+        reason = "this is --help text, where backticks would show"
+    )]
     #[arg(long, value_name = "PENALTY", allow_negative_numbers = true, value_parser = parse_l1_list)]
     pub l1: Option<PerNet>,
 
     /// Early stopping: stop a network after N epochs without a better validation error (the
     /// others go on; the run ends when all have stopped). Every run reports the best epoch
     /// and the test error there (best_epoch, test_error_at_best).
+    #[expect(
+        clippy::doc_markdown,
+        reason = "this is --help text, where backticks would show"
+    )]
     #[arg(long, value_name = "N", value_parser = config::parse_epochs)]
     pub patience: Option<usize>,
 

@@ -37,10 +37,9 @@ pub fn default_l1(act: Activation) -> f32 {
 /// MNIST 0.1 drives it to 97 % sparsity and 0.01 gives the paper's 83 %.
 pub fn default_lr(dataset: DatasetKind, act: Activation) -> f32 {
     match (dataset, act) {
-        (DatasetKind::Mnist10k, Activation::Rectifier | Activation::Softplus) => 0.1,
-        (DatasetKind::Mnist10k, Activation::Tanh | Activation::Sigmoid) => 0.01,
-        (_, Activation::Sigmoid) => 0.1,
-        (_, _) => 0.01,
+        (DatasetKind::Mnist10k, Activation::Rectifier | Activation::Softplus)
+        | (_, Activation::Sigmoid) => 0.1,
+        _ => 0.01,
     }
 }
 

@@ -332,7 +332,7 @@ pub struct RunResult {
     /// Mean over hidden layers of the exact sparsity (validation set) at the best epoch.
     pub sparsity: Option<f64>,
     pub sparsity_per_layer: Vec<f64>,
-    /// Training time in the log (sum of epoch_seconds).
+    /// Training time in the log (sum of `epoch_seconds`).
     pub seconds: f64,
 }
 
