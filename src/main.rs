@@ -338,7 +338,7 @@ fn train_in(
         None => memory::dataset_shape(config.dataset),
     };
     let estimate = memory::estimate(config, input, examples, checkpoint_path.is_some());
-    memory::check(&estimate, memory::available(), "this run").map_err(|e| usage(e.to_string()))?;
+    memory::check(&estimate, memory::available(), "this run").map_err(|e| usage(e.clone()))?;
     let splits =
         data::load(config.dataset, config.data_dir.as_deref()).map_err(|e| usage(e.to_string()))?;
     let mut trainer = Trainer::new(config, splits);

@@ -1021,12 +1021,11 @@ impl Trainer {
             Command::Step if *state == RunState::Paused => return Flow::Step,
             Command::SetLr(lr) if lr.is_finite() && lr > 0.0 => {
                 // In the pre-training phase the phase's own rate.
-                match self.pretrain.as_mut() {
-                    Some(p) => p.lr = lr,
-                    None => {
-                        self.nets.iter_mut().for_each(|n| n.lr = lr);
-                        self.lr = lr;
-                    }
+                if let Some(p) = self.pretrain.as_mut() {
+                    p.lr = lr;
+                } else {
+                    self.nets.iter_mut().for_each(|n| n.lr = lr);
+                    self.lr = lr;
                 }
                 self.unsaved = true;
                 if !out.send(self.net_settings()) {

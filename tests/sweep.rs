@@ -36,8 +36,9 @@ const SMALL: &[&str] = &[
 fn without_timing(line: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
     let obj = v.as_object_mut().unwrap();
-    obj.remove("examples_per_sec");
-    obj.remove("epoch_seconds");
+    for field in relutui::message::EpochReport::TIMING_FIELDS {
+        obj.remove(*field);
+    }
     v
 }
 
