@@ -287,6 +287,8 @@ pub struct Trainer {
     batch_y: Vec<u8>,
     probe: Array2<f32>,
     focus: (usize, usize),
+    /// What attached viewers watch, by viewer ([`Command::Watch`]).
+    watchers: std::collections::BTreeMap<u64, (usize, usize)>,
     samples_enabled: bool,
     /// Train the networks on one thread each (the default when the machine has several cores).
     parallel: bool,
@@ -345,6 +347,7 @@ impl Trainer {
             batch_y: Vec::with_capacity(config.batch_size),
             probe: data.valid.inputs(0..probe_n),
             focus: (0, 0),
+            watchers: std::collections::BTreeMap::new(),
             samples_enabled: true,
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             claims: Claims::new(&data, config.seed),
@@ -869,9 +872,9 @@ impl Trainer {
         reports
     }
 
-    fn snapshot(&mut self) -> Option<ActivationSnapshot> {
-        let (net_i, layer) = self.focus;
-        // While a layer is pre-trained, the heatmap shows its code.
+    /// The snapshot of `(net, layer)` on the probe batch; while a layer is pre-trained, of that
+    /// layer's code whatever the focus.
+    fn snapshot_of(&mut self, (net_i, layer): (usize, usize)) -> Option<ActivationSnapshot> {
         let layer = self.pretrain.as_ref().map_or(layer, |p| p.layer);
         let net = self.nets.get_mut(net_i)?;
         if layer >= net.mlp.hidden_layers() || self.probe.nrows() == 0 {
@@ -886,6 +889,23 @@ impl Trainer {
             units: h.ncols(),
             values: h.iter().copied().collect(),
         })
+    }
+
+    /// The front end's snapshot, and one for each other layer an attached viewer watches.
+    fn snapshots(&mut self) -> (Option<ActivationSnapshot>, Vec<ActivationSnapshot>) {
+        let main = self.snapshot_of(self.focus);
+        let mut seen: Vec<(usize, usize)> = main.iter().map(|a| (a.net, a.layer)).collect();
+        let mut watched = Vec::new();
+        let focuses: Vec<(usize, usize)> = self.watchers.values().copied().collect();
+        for focus in focuses {
+            let layer = self.pretrain.as_ref().map_or(focus.1, |p| p.layer);
+            if seen.contains(&(focus.0, layer)) {
+                continue;
+            }
+            seen.push((focus.0, layer));
+            watched.extend(self.snapshot_of(focus));
+        }
+        (main, watched)
     }
 
     /// Runs until `Quit` or until the command channel closes, then saves a checkpoint when
@@ -1104,6 +1124,13 @@ impl Trainer {
                 self.focus = (net, layer);
                 return Flow::Refocus;
             }
+            Command::Watch { viewer, focus } => {
+                match focus {
+                    Some(f) => self.watchers.insert(viewer, f),
+                    None => self.watchers.remove(&viewer),
+                };
+                return Flow::Refocus;
+            }
             // Commands that do not apply in this state (pause while paused, …) change nothing.
             _ => return Flow::Go,
         };
@@ -1131,6 +1158,7 @@ impl Trainer {
                 l
             })
             .collect();
+        let (activations, watched) = self.snapshots();
         Sample {
             at: self.pretrain_position().unwrap_or(self.pos),
             losses,
@@ -1139,7 +1167,8 @@ impl Trainer {
             } else {
                 0.0
             },
-            activations: self.snapshot(),
+            activations,
+            watched,
             live_sparsity: self.nets.iter().map(|n| n.live.fractions()).collect(),
         }
     }
