@@ -772,7 +772,7 @@ impl Trainer {
         self.collect_divergences();
         let mut claims = self
             .claims
-            .measure(self.nets.iter().map(|n| &n.mlp), epoch)
+            .measure(self.nets.iter().map(|n| &n.mlp), epoch, self.parallel)
             .into_iter();
         // The epoch's wall time includes its evaluation and claims.
         let epoch_seconds = epoch_seconds + finishing.elapsed().as_secs_f64();
