@@ -174,6 +174,8 @@ struct Scratch {
     /// One layer's activations on the fitting set (or the pixels), standardised in place by
     /// the linear probe: room for the widest.
     fit: Vec<f32>,
+    /// The same layer's activations as they were, for the layer above.
+    fit_raw: Vec<f32>,
 }
 
 impl Scratch {
@@ -193,6 +195,7 @@ impl Scratch {
                 .map(|l| Array2::zeros((probe.examples(), l.fan_out())))
                 .collect(),
             fit: vec![0.0; probe.fit.len() * widest],
+            fit_raw: vec![0.0; probe.fit.len() * widest],
         }
     }
 
@@ -228,27 +231,44 @@ fn hidden_activations(
     }
 }
 
-/// Hidden layer `layer`'s activations for the examples of `data`, in the front of `buf`. One
-/// layer at a time keeps the probes' memory to one layer's representation of the fitting set.
-fn layer_activations<'b>(
+/// Hidden layer `layer`'s activations for the examples of `data`, in the front of `fit`, for
+/// the linear probe to standardise in place. The layers are taken in order, each from the one
+/// below: `raw` keeps the last layer's activations (the probe overwrites its copy in `fit`),
+/// so layer `layer` costs one layer's products, not `layer + 1` layers'. Two buffers of the
+/// widest layer hold what that needs.
+fn next_layer_activations<'b>(
     mlp: &Mlp,
     data: &Dataset,
     layer: usize,
     ws: &mut Workspace,
     x: &mut InputBuffer,
-    buf: &'b mut [f32],
+    raw: &mut Vec<f32>,
+    fit: &'b mut Vec<f32>,
 ) -> ArrayViewMut2<'b, f32> {
-    let shape = (data.len(), mlp.layers()[layer].fan_out());
-    let mut out = ArrayViewMut2::from_shape(shape, &mut buf[..shape.0 * shape.1])
+    let rows = data.len();
+    let shape = (rows, mlp.layers()[layer].fan_out());
+    let cells = shape.0 * shape.1;
+    // The layer below's activations move to `fit`, out of the way of this layer's.
+    std::mem::swap(raw, fit);
+    let below = mlp.layers()[layer].fan_in();
+    let input = (layer > 0).then(|| {
+        ArrayView2::from_shape((rows, below), &fit[..rows * below])
+            .expect("the buffer holds the layer below")
+    });
+    let mut out = ArrayViewMut2::from_shape(shape, &mut raw[..cells])
         .expect("the buffer holds the widest layer");
     let mut start = 0;
-    while start < data.len() {
-        let end = (start + ws.capacity()).min(data.len());
-        mlp.forward_hidden(x.load(data, start..end), ws, layer);
+    while start < rows {
+        let end = (start + ws.capacity()).min(rows);
+        match &input {
+            Some(h) => mlp.forward_hidden_from(h.slice(s![start..end, ..]), ws, layer),
+            None => mlp.forward_hidden(x.load(data, start..end), ws, layer),
+        }
         out.slice_mut(s![start..end, ..]).assign(&ws.hidden(layer));
         start = end;
     }
-    out
+    fit[..cells].copy_from_slice(&raw[..cells]);
+    ArrayViewMut2::from_shape(shape, &mut fit[..cells]).expect("the buffer holds the widest layer")
 }
 
 /// Per hidden layer, the mean Jaccard overlap between the on-units for the clean probe inputs
@@ -316,7 +336,13 @@ impl NetClaims {
     ) -> ClaimsReport {
         let t0 = Instant::now();
         let n = probe.examples();
-        let Scratch { ws, x, clean, fit } = scratch;
+        let Scratch {
+            ws,
+            x,
+            clean,
+            fit,
+            fit_raw,
+        } = scratch;
         hidden_activations(mlp, &probe.examples, ws, x, clean);
         let rules: Vec<OnRule> = clean
             .iter()
@@ -352,7 +378,7 @@ impl NetClaims {
                     f64::NAN
                 } else {
                     probe::probe_error(
-                        layer_activations(mlp, &probe.fit, l, ws, x, fit),
+                        next_layer_activations(mlp, &probe.fit, l, ws, x, fit_raw, fit),
                         probe.fit.labels(),
                         &hv,
                         probe.examples.labels(),
@@ -474,6 +500,11 @@ impl Claims {
                     c.measure(mlp, probe, Self::scratch_for(scratch, mlp, probe), epoch)
                 })
                 .collect();
+        }
+        // Made here, not on the measuring threads: glibc gives each thread its own arena, and
+        // buffers made there were kept as tens of megabytes more resident memory.
+        for (mlp, scratch) in mlps.iter().zip(&mut self.scratch) {
+            Self::scratch_for(scratch, mlp, probe);
         }
         let level = simd::active();
         std::thread::scope(|scope| {

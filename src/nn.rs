@@ -20,6 +20,7 @@ use ndarray::{s, Array1, Array2, ArrayView2, ArrayViewMut2, Axis, Zip};
 use rand::distr::{Distribution, Uniform};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
 
 /// One fully connected layer: `out = in · weights + bias`.
 #[derive(Debug, Clone, PartialEq)]
@@ -345,15 +346,36 @@ impl Mlp {
         self.forward_layers(x, ws, layer + 1);
     }
 
+    /// Runs hidden layer `layer` alone on `h`, the activations of the layer below (the
+    /// network's input for layer 0): [`Workspace::hidden`] of `layer` afterwards holds what
+    /// [`Mlp::forward_hidden`] would have left there for the input that gave `h`.
+    pub fn forward_hidden_from(&self, h: ArrayView2<'_, f32>, ws: &mut Workspace, layer: usize) {
+        assert!(
+            layer < self.hidden_layers(),
+            "hidden layer {layer} out of range"
+        );
+        self.forward_range(h, ws, layer..layer + 1);
+    }
+
     fn forward_layers(&self, x: ArrayView2<'_, f32>, ws: &mut Workspace, depth: usize) {
+        self.forward_range(x, ws, 0..depth);
+    }
+
+    /// Runs `x`, the input of layer `layers.start`, through `layers`.
+    fn forward_range(&self, x: ArrayView2<'_, f32>, ws: &mut Workspace, layers: Range<usize>) {
         let n = x.nrows();
         assert!(n <= ws.capacity, "batch of {n} exceeds workspace capacity");
-        assert_eq!(x.ncols(), self.input_dim(), "input width mismatch");
+        assert_eq!(
+            x.ncols(),
+            self.layers[layers.start].fan_in(),
+            "input width mismatch"
+        );
         ws.rows = n;
         let last = self.layers.len() - 1;
-        for (i, layer) in self.layers.iter().enumerate().take(depth) {
+        let first = layers.start;
+        for (i, layer) in self.layers.iter().enumerate().take(layers.end).skip(first) {
             let (done, rest) = ws.outputs.split_at_mut(i);
-            let input = if i == 0 {
+            let input = if i == first {
                 x
             } else {
                 done[i - 1].slice(s![..n, ..])
