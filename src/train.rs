@@ -775,7 +775,11 @@ impl Trainer {
         self.collect_divergences();
         let mut claims = self
             .claims
-            .measure(self.nets.iter().map(|n| &n.mlp), epoch)
+            // One network after another: measured in parallel (one thread and one set of
+            // buffers each) the default run's peak RSS rose from 166 MB to 236 MB
+            // (`relutui bench --memory-epochs 3`), for claims about as fast on a loaded 2-core
+            // machine.
+            .measure(self.nets.iter().map(|n| &n.mlp), epoch, false)
             .into_iter();
         // The epoch's wall time includes its evaluation and claims.
         let epoch_seconds = epoch_seconds + finishing.elapsed().as_secs_f64();
