@@ -291,13 +291,13 @@ fn noisy_stability(
         for (l, ((sum, rows), (change, counted))) in
             sums.iter_mut().zip(changes.iter_mut()).enumerate()
         {
-            let c = clean[l].slice(s![start..end, ..]);
-            let (s, r) = stability::jaccard_sum(&c, &ws.hidden(l), rules[l]);
-            *sum += s;
-            *rows += r;
-            let (d, k) = stability::relative_change_sum(&c, &ws.hidden(l));
-            *change += d;
-            *counted += k;
+            let block = clean[l].slice(s![start..end, ..]);
+            let (overlap, overlap_rows) = stability::jaccard_sum(&block, &ws.hidden(l), rules[l]);
+            *sum += overlap;
+            *rows += overlap_rows;
+            let (moved, moved_rows) = stability::relative_change_sum(&block, &ws.hidden(l));
+            *change += moved;
+            *counted += moved_rows;
         }
         start = end;
     }
