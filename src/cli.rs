@@ -1,19 +1,19 @@
-//! Command-line interface. Values are validated by the parsers in [`crate::config`], so a bad
+//! Command-line interface. Values are validated by the parsers in [`crate::engine::config`], so a bad
 //! value exits with code 2 and a message that names its flag.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::bench::BenchArgs;
-use crate::checkpoint::Checkpoint;
-use crate::config::{self, RunConfig};
-use crate::data::DatasetKind;
-use crate::hyper::PerNet;
-use crate::nn::Activation;
-use crate::paper::PaperArgs;
-use crate::plot::PlotArgs;
-use crate::sweep::SweepArgs;
+use crate::engine::checkpoint::Checkpoint;
+use crate::engine::config::{self, RunConfig};
+use crate::engine::data::DatasetKind;
+use crate::engine::hyper::PerNet;
+use crate::engine::nn::Activation;
+use crate::tools::bench::BenchArgs;
+use crate::tools::paper::PaperArgs;
+use crate::tools::plot::PlotArgs;
+use crate::tools::sweep::SweepArgs;
 
 /// Hidden-layer widths, from `--hidden 1000,1000,1000`.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,12 +48,12 @@ pub struct Cli {
         long,
         global = true,
         value_name = "LEVEL",
-        value_parser = crate::nn::simd::parse_choice,
+        value_parser = crate::engine::nn::simd::parse_choice,
         help = "Vector instructions for the kernels: auto (the best this CPU has), avx512, avx2, \
 neon or scalar. A lower level than the CPU's best measures and tests that path; a level the CPU \
 lacks is refused. Also read from RELUTUI_SIMD (the flag wins)"
     )]
-    pub simd: Option<crate::nn::simd::Choice>,
+    pub simd: Option<crate::engine::nn::simd::Choice>,
 
     #[command(subcommand)]
     pub command: Option<SubCommand>,
@@ -87,13 +87,13 @@ pub enum SubCommand {
     /// Open the dashboard on a running run (headless, detached, or with its dashboard open
     /// elsewhere), through its control socket: the history so far, then live. q detaches and
     /// the run goes on; S stops the run.
-    Attach(crate::attach::AttachArgs),
+    Attach(crate::dashboard::attach::AttachArgs),
     /// Open a finished or crashed run in the dashboard from its log alone: every chart, the
     /// claims view, DONE.
-    Replay(crate::attach::ReplayArgs),
+    Replay(crate::dashboard::attach::ReplayArgs),
     /// List the runs in a directory: running, done or crashed, epochs, best validation error
     /// per network, and how to attach or replay each.
-    Ls(crate::attach::LsArgs),
+    Ls(crate::dashboard::attach::LsArgs),
 }
 
 /// The flags of a training run.
@@ -194,7 +194,7 @@ pub struct RunArgs {
     /// softplus with a quadratic cost for rectifier and softplus layers, sigmoid with
     /// cross-entropy for tanh and sigmoid. Epoch lines say "phase": "pretrain". With --resume
     /// the phase comes from the checkpoint.
-    #[arg(long, value_name = "N", value_parser = crate::pretrain::parse_epochs, conflicts_with = "resume")]
+    #[arg(long, value_name = "N", value_parser = crate::engine::pretrain::parse_epochs, conflicts_with = "resume")]
     pub pretrain: Option<usize>,
 
     /// Learning rate of the pre-training phase, with --pretrain (`lr` keys change it while the
@@ -217,7 +217,7 @@ pub struct RunArgs {
     /// Colours for a dark or a light terminal background (default: ask the terminal, via
     /// COLORFGBG or an OSC 11 query; dark when it does not say). `NO_COLOR` turns colours off.
     #[arg(long, value_enum, value_name = "BACKGROUND")]
-    pub theme: Option<crate::theme::Theme>,
+    pub theme: Option<crate::dashboard::theme::Theme>,
 }
 
 /// `--pretrain-lr` when not given.
@@ -357,8 +357,8 @@ impl RunArgs {
 
     /// The checked run configuration; `headless` fills in the headless epoch default.
     /// The defaults are per activation: the learning rate by dataset
-    /// ([`crate::hyper::default_lr`]), the L1 penalty the paper's for the unbounded
-    /// activations only ([`crate::hyper::default_l1`]).
+    /// ([`crate::engine::hyper::default_lr`]), the L1 penalty the paper's for the unbounded
+    /// activations only ([`crate::engine::hyper::default_l1`]).
     pub fn to_config(&self) -> RunConfig {
         let (lr, net_lr) = overlay(
             (config::DEFAULT_LR, config::default_net_lr(self.dataset)),

@@ -11,15 +11,19 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
-use relutui::bridge::Server;
-use relutui::checkpoint::{self, Checkpoint};
 use relutui::cli::{Cli, SubCommand};
-use relutui::jsonl::JsonLines;
-use relutui::run_dir::{self, Ending, RunDir};
-use relutui::train::Trainer;
-use relutui::{
-    attach, bench, data, headless, memory, paper, paths, plot, protocol, say, signals, sweep, tui,
-};
+use relutui::dashboard::{attach, terminal as tui};
+use relutui::engine::checkpoint::{self, Checkpoint};
+use relutui::engine::trainer::Trainer;
+use relutui::engine::{data, memory};
+use relutui::frontend::bridge::Server;
+use relutui::frontend::jsonl::JsonLines;
+use relutui::frontend::run_dir::{self, Ending, RunDir};
+use relutui::frontend::{headless, signals};
+use relutui::os::paths;
+use relutui::protocol::wire as protocol;
+use relutui::say;
+use relutui::tools::{bench, paper, plot, sweep};
 
 /// Bad flags, bad data files, unusable paths.
 const EXIT_USAGE: u8 = 2;
@@ -77,10 +81,10 @@ fn main() -> ExitCode {
     // Before anything else: a signal from now on is remembered, not fatal (src/signals.rs).
     signals::install();
     // RELUTUI_SIMD first, so that --version shows the level it sets; --simd overrides it.
-    if let Err(e) = relutui::nn::simd::force_from_env() {
+    if let Err(e) = relutui::engine::nn::simd::force_from_env() {
         return fail(e, EXIT_USAGE);
     }
-    let version = relutui::nn::simd::version_line(env!("CARGO_PKG_VERSION"));
+    let version = relutui::engine::nn::simd::version_line(env!("CARGO_PKG_VERSION"));
     let matches = match Cli::command().version(version).try_get_matches() {
         Ok(m) => m,
         // --help and --version print in full and exit 0.
@@ -92,7 +96,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(one_line(&e), EXIT_USAGE),
     };
     if let Some(choice) = cli.simd {
-        if let Err(e) = relutui::nn::simd::force(choice) {
+        if let Err(e) = relutui::engine::nn::simd::force(choice) {
             return fail(format_args!("--simd {e}"), EXIT_USAGE);
         }
     }
@@ -297,7 +301,7 @@ fn run_done(run: &RunDir) -> bool {
 /// Trains in `run`: how it ended, or the error's message and exit code.
 fn train_in(
     args: &relutui::cli::RunArgs,
-    config: &relutui::config::RunConfig,
+    config: &relutui::engine::config::RunConfig,
     resume: Option<&(&std::path::Path, Checkpoint)>,
     checkpoint_path: Option<std::path::PathBuf>,
     run: &RunDir,
@@ -368,7 +372,7 @@ fn train_in(
         }
     };
     if let Some(epochs) = args.pretrain {
-        trainer = trainer.with_pretrain(relutui::train::PretrainSettings {
+        trainer = trainer.with_pretrain(relutui::engine::trainer::PretrainSettings {
             epochs,
             lr: args.pretrain_lr,
         });

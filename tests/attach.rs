@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use relutui::attach::Connection;
-use relutui::message::{EpochReport, Update};
+use relutui::dashboard::attach::Connection;
+use relutui::protocol::{EpochReport, Update};
 
 const BIN: &str = env!("CARGO_BIN_EXE_relutui");
 /// Long enough for a slow, busy CI machine; a passing test takes a few seconds.

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use relutui::config::RunConfig;
-use relutui::data::{self, Splits};
-use relutui::message::{Command, EpochReport, RunState, Update};
-use relutui::train::{self, Trainer};
+use relutui::engine::config::RunConfig;
+use relutui::engine::data::{self, Splits};
+use relutui::engine::trainer::{self, Trainer};
+use relutui::protocol::{Command, EpochReport, RunState, Update};
 
 fn small_splits() -> Splits {
     let all = data::mnist10k().unwrap();
@@ -34,7 +34,7 @@ fn reports_carry_the_claims_and_dead_units_can_be_revived() {
         seed: 4,
         ..RunConfig::default()
     };
-    let handle = train::spawn(Trainer::new(&config, small_splits()).without_samples()).unwrap();
+    let handle = trainer::spawn(Trainer::new(&config, small_splits()).without_samples()).unwrap();
     let mut reports: Vec<EpochReport> = Vec::new();
     loop {
         match next(&handle.updates) {

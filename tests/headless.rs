@@ -7,7 +7,7 @@ mod common;
 use std::process::Output;
 
 use common::{json_lines, relutui};
-use relutui::message::EpochReport;
+use relutui::protocol::EpochReport;
 
 fn reports(out: &Output) -> Vec<EpochReport> {
     json_lines(out)

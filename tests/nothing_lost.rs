@@ -10,11 +10,11 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
-use relutui::checkpoint::Checkpoint;
-use relutui::config::RunConfig;
-use relutui::data;
-use relutui::message::{Command as Cmd, EpochReport, RunState, Update};
-use relutui::train::{self, Trainer};
+use relutui::engine::checkpoint::Checkpoint;
+use relutui::engine::config::RunConfig;
+use relutui::engine::data;
+use relutui::engine::trainer::{self, Trainer};
+use relutui::protocol::{Command as Cmd, EpochReport, RunState, Update};
 
 const BIN: &str = env!("CARGO_BIN_EXE_relutui");
 /// Generous for a busy CI machine; the tests take a few seconds each.
@@ -41,7 +41,7 @@ fn next(updates: &Receiver<Update>) -> Update {
 
 /// Runs `trainer` on its thread until done; every epoch report.
 fn run_to_end(trainer: Trainer) -> Vec<EpochReport> {
-    let handle = train::spawn(trainer).unwrap();
+    let handle = trainer::spawn(trainer).unwrap();
     let mut reports = Vec::new();
     loop {
         match next(&handle.updates) {
@@ -375,7 +375,7 @@ fn a_diverged_network_restores_and_learns_at_a_lower_rate() {
         seed: 1,
         ..RunConfig::default()
     };
-    let handle = train::spawn(trainer(&config).with_checkpoint(path.clone())).unwrap();
+    let handle = trainer::spawn(trainer(&config).with_checkpoint(path.clone())).unwrap();
     let at = loop {
         if let Update::Diverged { net, at, reason } = next(&handle.updates) {
             assert_eq!(net, 0, "the rectifier ({reason})");

@@ -9,12 +9,12 @@ mod common;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use relutui::checkpoint::Checkpoint;
-use relutui::config::RunConfig;
-use relutui::message::{Command as Cmd, EpochReport, RunState, Update};
-use relutui::nn::Activation;
-use relutui::pretrain::PretrainReport;
-use relutui::train::{self, PretrainSettings, Trainer};
+use relutui::engine::checkpoint::Checkpoint;
+use relutui::engine::config::RunConfig;
+use relutui::engine::nn::Activation;
+use relutui::engine::pretrain::PretrainReport;
+use relutui::engine::trainer::{self, PretrainSettings, Trainer};
+use relutui::protocol::{Command as Cmd, EpochReport, RunState, Update};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 const SETTINGS: PretrainSettings = PretrainSettings {
@@ -43,7 +43,7 @@ fn next(updates: &Receiver<Update>) -> Update {
 /// A run's results as JSON values without their timing fields, in order: pre-training
 /// reports, then supervised ones.
 fn run_to_end(trainer: Trainer) -> Vec<serde_json::Value> {
-    let handle = train::spawn(trainer).unwrap();
+    let handle = trainer::spawn(trainer).unwrap();
     let mut out = Vec::new();
     loop {
         match next(&handle.updates) {
@@ -155,7 +155,7 @@ fn masks_order_and_decoders_are_shared_by_every_network() {
 #[test]
 fn pause_step_and_lr_work_in_the_phase() {
     let acts = [Activation::Rectifier];
-    let handle = train::spawn(trainer(&config(&acts)).with_pretrain(SETTINGS)).unwrap();
+    let handle = trainer::spawn(trainer(&config(&acts)).with_pretrain(SETTINGS)).unwrap();
     handle.commands.send(Cmd::Pause).unwrap();
     handle.commands.send(Cmd::SetLr(0.05)).unwrap();
     let mut saw = Vec::new();

@@ -7,7 +7,7 @@ mod common;
 use std::process::Output;
 
 use common::relutui;
-use relutui::message::EpochReport;
+use relutui::protocol::EpochReport;
 
 fn stdout(out: &Output) -> String {
     assert!(
@@ -36,7 +36,7 @@ const SMALL: &[&str] = &[
 fn without_timing(line: &str) -> serde_json::Value {
     let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
     let obj = v.as_object_mut().unwrap();
-    for field in relutui::message::EpochReport::TIMING_FIELDS {
+    for field in relutui::protocol::EpochReport::TIMING_FIELDS {
         obj.remove(*field);
     }
     v

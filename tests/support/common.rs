@@ -4,7 +4,7 @@
 
 use std::process::{Command, Output};
 
-use relutui::data::{self, Splits};
+use relutui::engine::data::{self, Splits};
 use serde::de::DeserializeOwned;
 
 /// Runs the real binary with `args` and waits for it.
