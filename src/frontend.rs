@@ -8,9 +8,11 @@
 //! | [`jsonl`] | the JSON-lines log writer |
 //! | [`headless`] | the headless front end |
 //! | [`bridge`] | the trainer side of the control socket |
+//! | [`runtime`] | how a run ended, the one front-end error type, exit codes |
 
 pub mod bridge;
 pub mod headless;
 pub mod jsonl;
 pub mod run_dir;
+pub mod runtime;
 pub mod signals;

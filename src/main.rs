@@ -25,9 +25,7 @@ use relutui::protocol::wire as protocol;
 use relutui::say;
 use relutui::tools::{bench, paper, plot, sweep};
 
-/// Bad flags, bad data files, unusable paths.
-const EXIT_USAGE: u8 = 2;
-const EXIT_RUNTIME: u8 = 1;
+use relutui::frontend::runtime::{Outcome, EXIT_RUNTIME, EXIT_USAGE};
 
 /// Prints `error: MSG` without panicking when stderr is gone, and returns `code`.
 fn fail(msg: impl Display, code: u8) -> ExitCode {
@@ -393,9 +391,9 @@ fn train_in(
         ))
     })?;
     let spawn = |t| server.spawn(t, history);
-    let ending = |outcome: tui::Outcome| match outcome {
-        tui::Outcome::Quit => Ending::Done,
-        tui::Outcome::Signal(signal) => Ending::Signal { signal },
+    let ending = |outcome: Outcome| match outcome {
+        Outcome::Quit => Ending::Done,
+        Outcome::Signal(signal) => Ending::Signal { signal },
     };
 
     if args.headless {
@@ -416,7 +414,7 @@ fn train_in(
         // stdout was closed.
         return headless::run_with(trainer, io::stdout().lock(), log, options, spawn)
             .map(ending)
-            .map_err(|e| (e.to_string(), EXIT_RUNTIME));
+            .map_err(|e| (e.to_string(), e.exit_code()));
     }
     // The dashboard: 0 after q, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT
     // (129 too when the terminal vanishes).
@@ -428,7 +426,7 @@ fn train_in(
     };
     tui::run_with(trainer, log, &options, spawn)
         .map(ending)
-        .map_err(|e| (e.to_string(), EXIT_RUNTIME))
+        .map_err(|e| (e.to_string(), e.exit_code()))
 }
 
 /// The flag that named the checkpoint file, for messages about it.

@@ -160,9 +160,9 @@ pub enum Update {
     },
     /// The run entered a phase: pre-training of a hidden layer (`Some`), or supervised
     /// training (`None`). Sent at the start of a run that pre-trains and at every change.
-    Pretraining(Option<crate::engine::pretrain::PretrainAt>),
+    Pretraining(Option<PretrainAt>),
     /// One network's pre-training epoch (`--pretrain`).
-    PretrainEpoch(crate::engine::pretrain::PretrainReport),
+    PretrainEpoch(PretrainReport),
     /// Epoch reports from before this process started (a resumed run's log), sent once right
     /// after [`Update::Started`] so that the charts hold the whole run. Never written to the
     /// log again: it is already there.
@@ -183,7 +183,7 @@ pub struct Sample {
     /// The focused layer's activations on the probe batch.
     pub activations: Option<ActivationSnapshot>,
     /// Per network, per hidden layer: the running fraction of exact zeros over the newest
-    /// training batches ([`crate::engine::live::LIVE_BATCHES`]); empty for a network with none yet
+    /// training batches ([`LIVE_BATCHES`]); empty for a network with none yet
     /// (the start, a re-initialisation, a divergence). The epoch-end validation figure
     /// ([`EpochReport::sparsity`]) stays the figure of record.
     pub live_sparsity: Vec<Vec<f64>>,
@@ -198,6 +198,60 @@ pub struct ActivationSnapshot {
     pub units: usize,
     /// Row-major, `examples × units`.
     pub values: Vec<f32>,
+}
+
+/// Training batches behind the running figure (500 examples at the default batch of 10).
+pub const LIVE_BATCHES: usize = 50;
+
+/// Where a run's pre-training phase is.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PretrainAt {
+    /// The hidden layer being pre-trained (from 0), and how many there are.
+    pub layer: usize,
+    pub layers: usize,
+    /// Epochs of this layer done, and how many each layer gets.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// The phase's learning rate.
+    pub lr: f32,
+}
+
+/// One JSON line per network per pre-training epoch (`"phase": "pretrain"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PretrainReport {
+    /// Always `"pretrain"` (supervised lines say `"supervised"`).
+    pub phase: String,
+    pub net: String,
+    /// The hidden layer being pre-trained, from 1.
+    pub layer: usize,
+    /// The epoch of this layer's pre-training, from 1, and how many each layer gets.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// Pre-training steps so far, over all layers.
+    pub step: u64,
+    #[serde(default)]
+    pub diverged: bool,
+    pub reconstruction: String,
+    /// Mean over the epoch's training batches of the denoising cost (corrupted input, clean
+    /// target), per example, summed over the layer's inputs.
+    pub reconstruction_error: f64,
+    /// The same on the clean validation inputs, at the end of the epoch.
+    pub valid_reconstruction_error: f64,
+    /// Mean over the epoch's batches of `l1 · Σ|h|`.
+    pub l1_penalty: f64,
+    /// Fraction of exact zeros in the layer's code on the clean validation inputs.
+    pub sparsity: f64,
+    pub masking_noise: f64,
+    pub lr: f32,
+    pub l1: f32,
+    pub seed: u64,
+    pub examples_per_sec: f64,
+    pub epoch_seconds: f64,
+}
+
+impl PretrainReport {
+    /// Fields that depend on the machine, not on the run.
+    pub const TIMING_FIELDS: &'static [&'static str] = &["examples_per_sec", "epoch_seconds"];
 }
 
 impl EpochReport {

@@ -12,8 +12,8 @@ use crossbeam_channel::Receiver;
 use relutui::engine::checkpoint::Checkpoint;
 use relutui::engine::config::RunConfig;
 use relutui::engine::nn::Activation;
-use relutui::engine::pretrain::PretrainReport;
 use relutui::engine::trainer::{self, PretrainSettings, Trainer};
+use relutui::protocol::PretrainReport;
 use relutui::protocol::{Command as Cmd, EpochReport, RunState, Update};
 
 const TIMEOUT: Duration = Duration::from_secs(90);

@@ -8,7 +8,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use relutui::dashboard::app::{App, Event};
 use relutui::dashboard::ui;
-use relutui::engine::pretrain::PretrainAt;
+use relutui::protocol::PretrainAt;
 use relutui::protocol::{
     ActivationSnapshot, Command, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };

@@ -966,7 +966,7 @@ impl App {
     }
 
     /// The run entered pre-training of a layer, or supervised training (`None`).
-    fn on_pretraining(&mut self, at: Option<crate::engine::pretrain::PretrainAt>) {
+    fn on_pretraining(&mut self, at: Option<crate::protocol::PretrainAt>) {
         match (at, self.pretrain.as_mut()) {
             (None, _) => self.pretrain = None,
             (Some(at), Some(p)) => p.enter(at),

@@ -17,14 +17,15 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use crossbeam_channel::{bounded, never, select, tick, unbounded, Receiver, Sender};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
+use signal_hook::consts::SIGTERM;
 
 use crate::dashboard::app::{App, Event, Mode};
-use crate::dashboard::terminal::{self, Outcome, TerminalGuard, FPS};
+use crate::dashboard::terminal::{self, TerminalGuard, FPS};
 use crate::dashboard::ui;
 use crate::engine::config;
 use crate::frontend::run_dir::{self, RUNS};
+use crate::frontend::runtime::{Error, Outcome};
+use crate::frontend::signals::SignalListener;
 use crate::protocol::wire::{
     self, ClientMessage, ServerMessage, Welcome, WireCommand, MAX_SERVER_FRAME, VERSION,
 };
@@ -141,12 +142,8 @@ impl Connection {
             },
         );
         let wait = Duration::from_secs(10);
-        let answer = wire::read_message_within::<ServerMessage>(
-            stream,
-            MAX_SERVER_FRAME,
-            wait,
-            Some(wait),
-        );
+        let answer =
+            wire::read_message_within::<ServerMessage>(stream, MAX_SERVER_FRAME, wait, Some(wait));
         if let (Err(e), Err(_)) = (&sent, &answer) {
             return Err(format!("the run did not take the hello: {e}"));
         }
@@ -283,25 +280,20 @@ pub struct Source {
 
 /// The dashboard away from the trainer, until `q` or a signal. When the run's messages stop
 /// (it ended, or was killed) the dashboard stays, with a status line saying so.
-pub fn view(app: &mut App, source: Source) -> Result<Outcome, terminal::TuiError> {
-    use terminal::TuiError;
-    let signals = Signals::new([SIGTERM, SIGHUP, SIGINT]).map_err(TuiError::Signals)?;
-    let signal_handle = signals.handle();
-    let (signal_tx, signal_rx) = bounded(4);
-    let signal_thread = terminal::spawn_signals(signals, signal_tx).map_err(TuiError::Signals)?;
+pub fn view(app: &mut App, source: Source) -> Result<Outcome, Error> {
+    let signals = SignalListener::new().map_err(Error::Signals)?;
+    let signal_rx = signals.receiver().clone();
     let stop_input = Arc::new(AtomicBool::new(false));
     let result = (|| {
-        let mut guard = TerminalGuard::new().map_err(TuiError::Terminal)?;
+        let mut guard = TerminalGuard::new().map_err(Error::Terminal)?;
         let (input_tx, input) = unbounded();
-        terminal::spawn_input(input_tx, Arc::clone(&stop_input)).map_err(TuiError::Input)?;
+        terminal::spawn_input(input_tx, Arc::clone(&stop_input)).map_err(Error::Input)?;
         let terminal = guard.terminal();
         let start = Instant::now();
         let ticker = tick(Duration::from_secs(1) / FPS);
         let mut updates = source.updates.clone();
         let mut samples = source.samples.clone();
-        terminal
-            .draw(|f| ui::draw(f, app))
-            .map_err(TuiError::Draw)?;
+        terminal.draw(|f| ui::draw(f, app)).map_err(Error::Draw)?;
         app.mark_drawn();
         loop {
             let event = select! {
@@ -310,8 +302,8 @@ pub fn view(app: &mut App, source: Source) -> Result<Outcome, terminal::TuiError
                         Some(ev) => ev,
                         None => continue,
                     },
-                    Ok(Err(e)) => return Err(TuiError::Input(e)),
-                    Err(_) => return Err(TuiError::Input(io::Error::other("the input thread stopped"))),
+                    Ok(Err(e)) => return Err(Error::Input(e)),
+                    Err(_) => return Err(Error::Input(io::Error::other("the input thread stopped"))),
                 },
                 recv(updates) -> u => if let Ok(u) = u {
                     Event::Update(u)
@@ -342,16 +334,13 @@ pub fn view(app: &mut App, source: Source) -> Result<Outcome, terminal::TuiError
                 break Ok(Outcome::Quit);
             }
             if is_tick && app.needs_redraw() {
-                terminal
-                    .draw(|f| ui::draw(f, app))
-                    .map_err(TuiError::Draw)?;
+                terminal.draw(|f| ui::draw(f, app)).map_err(Error::Draw)?;
                 app.mark_drawn();
             }
         }
     })();
     stop_input.store(true, Ordering::Relaxed);
-    signal_handle.close();
-    let _ = signal_thread.join();
+    drop(signals);
     result
 }
 

@@ -25,11 +25,10 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, select, tick, unbounded, Receiver, Sender};
+use crossbeam_channel::{select, tick, unbounded, Receiver, Sender};
 use crossterm::event::{self as ct, KeyEventKind};
 use ratatui::DefaultTerminal;
 use signal_hook::consts::{SIGHUP, SIGTERM};
-use signal_hook::iterator::Signals;
 
 use crate::dashboard::app::{App, Event};
 use crate::dashboard::summary;
@@ -38,55 +37,14 @@ use crate::dashboard::ui;
 use crate::engine::trainer::{self, Trainer, TrainerHandle};
 use crate::frontend::headless;
 use crate::frontend::jsonl::JsonLines;
+pub use crate::frontend::runtime::{terminal_gone, Error, Outcome};
+use crate::frontend::signals::SignalListener;
 use crate::protocol::{Command, Update};
 
 /// At most this many frames a second.
 pub const FPS: u32 = 15;
 /// How long the input thread waits for a key before checking whether it should stop.
 const INPUT_POLL: Duration = Duration::from_millis(100);
-
-/// How the dashboard ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The user quit (`q`, ctrl-c).
-    Quit,
-    /// A signal asked to stop; holds its number.
-    Signal(i32),
-}
-
-impl Outcome {
-    /// The process exit code: 0 for a quit, 128 + the signal's number for a signal.
-    pub fn exit_code(self) -> u8 {
-        match self {
-            Outcome::Quit => 0,
-            Outcome::Signal(s) => u8::try_from(128 + s).unwrap_or(u8::MAX),
-        }
-    }
-}
-
-/// Why the dashboard stopped early.
-#[derive(Debug, thiserror::Error)]
-pub enum TuiError {
-    #[error("cannot start the trainer thread: {0}")]
-    Spawn(io::Error),
-    #[error("cannot set up the terminal: {0}")]
-    Terminal(io::Error),
-    #[error("cannot listen for signals: {0}")]
-    Signals(io::Error),
-    #[error("drawing on the terminal failed: {0}")]
-    Draw(io::Error),
-    #[error("reading the keyboard failed: {0}")]
-    Input(io::Error),
-    #[error("writing the log file failed: {0}")]
-    Log(io::Error),
-    #[error("the trainer thread panicked")]
-    TrainerPanicked,
-    #[error("the trainer thread stopped unexpectedly")]
-    TrainerStopped,
-    /// After `--detach-on-hangup` let go of the terminal.
-    #[error("{0}")]
-    Detached(crate::frontend::headless::HeadlessError),
-}
 
 /// Whether to use colours: not when `NO_COLOR` is set to anything but the empty string.
 pub fn colors_enabled() -> bool {
@@ -151,16 +109,6 @@ pub struct Options {
     pub checkpoint_path: Option<std::path::PathBuf>,
 }
 
-/// Whether a failed terminal read or write means the terminal itself is gone (the tmux session
-/// was killed, the SSH link dropped): EIO is what a vanished pty gives, ENXIO and ENOTTY a
-/// revoked one, EPIPE a closed one. That is a hangup, whether or not SIGHUP has come yet.
-pub fn terminal_gone(e: &io::Error) -> bool {
-    const EIO: i32 = 5;
-    const ENXIO: i32 = 6;
-    const ENOTTY: i32 = 25;
-    e.kind() == io::ErrorKind::BrokenPipe || matches!(e.raw_os_error(), Some(EIO | ENXIO | ENOTTY))
-}
-
 /// Runs the dashboard until the user quits or a signal arrives, then stops the trainer.
 /// Every epoch report is also written to `log`, which is complete when this returns.
 ///
@@ -171,7 +119,7 @@ pub fn run<L: Write>(
     trainer: Trainer,
     log: Option<JsonLines<L>>,
     detach_on_hangup: bool,
-) -> Result<Outcome, TuiError> {
+) -> Result<Outcome, Error> {
     let options = Options {
         detach_on_hangup,
         ..Options::default()
@@ -188,26 +136,13 @@ pub fn run_with<L: Write>(
     log: Option<JsonLines<L>>,
     options: &Options,
     spawn: impl FnOnce(Trainer) -> io::Result<TrainerHandle>,
-) -> Result<Outcome, TuiError> {
+) -> Result<Outcome, Error> {
     let detach_on_hangup = options.detach_on_hangup;
     let mut log = log;
     // Signals first, so that one arriving during set-up is a quit rather than a wreck.
-    let signals = Signals::new(crate::frontend::signals::handled()).map_err(TuiError::Signals)?;
-    let signal_handle = signals.handle();
-    let (signal_tx, signal_rx) = bounded(4);
-    // A signal that arrived before this listener existed (see `crate::frontend::signals`).
-    if let Some(n) = crate::frontend::signals::take_pending() {
-        let _ = signal_tx.try_send(n);
-    }
-    let signal_thread = spawn_signals(signals, signal_tx).map_err(TuiError::Signals)?;
-
-    let handle = match spawn(trainer) {
-        Ok(h) => h,
-        Err(e) => {
-            signal_handle.close();
-            return Err(TuiError::Spawn(e));
-        }
-    };
+    let signals = SignalListener::new().map_err(Error::Signals)?;
+    let signal_rx = signals.receiver().clone();
+    let handle = spawn(trainer).map_err(Error::Spawn)?;
     let stop_input = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut frames = 0u64;
@@ -231,7 +166,7 @@ pub fn run_with<L: Write>(
                     &mut log,
                     &mut frames,
                 ),
-                Err(e) => Err(TuiError::Input(e)),
+                Err(e) => Err(Error::Input(e)),
             };
             stop_input.store(true, Ordering::Relaxed);
             let detach = detach_on_hangup && matches!(result, Ok(Outcome::Signal(SIGHUP)));
@@ -246,7 +181,7 @@ pub fn run_with<L: Write>(
                 let _ = io::stdout().flush();
             }
             let result = if detach {
-                headless::follow(&handle, &mut log, &signal_rx).map_err(TuiError::Detached)
+                headless::follow(&handle, &mut log, &signal_rx)
             } else {
                 result
             };
@@ -261,43 +196,35 @@ pub fn run_with<L: Write>(
             }
             result
         }
-        Err(e) => Err(TuiError::Terminal(e)),
+        Err(e) => Err(Error::Terminal(e)),
     };
-    signal_handle.close();
-    let _ = signal_thread.join();
+    drop(signals);
     finish(handle, result, &mut log)
 }
 
 /// Stops and joins the trainer, writes the reports still queued, and says how it all ended.
 fn finish<L: Write>(
     handle: TrainerHandle,
-    result: Result<Outcome, TuiError>,
+    result: Result<Outcome, Error>,
     log: &mut Option<JsonLines<L>>,
-) -> Result<Outcome, TuiError> {
-    let TrainerHandle {
-        commands,
-        updates,
-        samples,
-        thread,
-    } = handle;
-    // The trainer returns at Quit, or when it finds the command channel closed.
-    let _ = commands.send(Command::Quit);
-    drop(commands);
-    drop(samples);
-    let panicked = thread.join().is_err();
+) -> Result<Outcome, Error> {
+    let (panicked, left) = match handle.stop() {
+        Ok(left) => (false, left),
+        Err(_) => (true, Vec::new()),
+    };
     // Epoch results that were on their way: the log gets them all.
     let mut log_result = Ok(());
-    for update in updates.try_iter() {
+    for update in left {
         match (update, log.as_mut()) {
             (Update::Epoch(report), Some(log)) => {
                 if let Err(e) = log.write(&report) {
-                    log_result = Err(TuiError::Log(e));
+                    log_result = Err(Error::Log(e));
                     break;
                 }
             }
             (Update::PretrainEpoch(report), Some(log)) => {
                 if let Err(e) = log.write_pretrain(&report) {
-                    log_result = Err(TuiError::Log(e));
+                    log_result = Err(Error::Log(e));
                     break;
                 }
             }
@@ -319,23 +246,11 @@ fn finish<L: Write>(
         }
     }
     match result {
-        _ if panicked => Err(TuiError::TrainerPanicked),
-        Err(TuiError::TrainerStopped) => Err(TuiError::TrainerStopped),
+        _ if panicked => Err(Error::TrainerPanicked),
+        Err(Error::TrainerStopped) => Err(Error::TrainerStopped),
         Ok(outcome) => log_result.map(|()| outcome),
         Err(e) => Err(e),
     }
-}
-
-pub(crate) fn spawn_signals(mut signals: Signals, tx: Sender<i32>) -> io::Result<JoinHandle<()>> {
-    thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            for signal in signals.forever() {
-                if tx.send(signal).is_err() {
-                    break;
-                }
-            }
-        })
 }
 
 /// Reads terminal events and forwards them; stops when told, or when the UI is gone.
@@ -377,13 +292,13 @@ fn event_loop<L: Write>(
     signals: &Receiver<i32>,
     log: &mut Option<JsonLines<L>>,
     frames: &mut u64,
-) -> Result<Outcome, TuiError> {
+) -> Result<Outcome, Error> {
     let start = Instant::now();
     let ticker = tick(Duration::from_secs(1) / FPS);
     match terminal.draw(|f| ui::draw(f, app)) {
         Ok(_) => {}
         Err(e) if terminal_gone(&e) => return Ok(Outcome::Signal(SIGHUP)),
-        Err(e) => return Err(TuiError::Draw(e)),
+        Err(e) => return Err(Error::Draw(e)),
     }
     app.mark_drawn();
     *frames += 1;
@@ -396,16 +311,16 @@ fn event_loop<L: Write>(
                 },
                 // A terminal that vanished is a hangup, however it is noticed first.
                 Ok(Err(e)) if terminal_gone(&e) => break Outcome::Signal(SIGHUP),
-                Ok(Err(e)) => return Err(TuiError::Input(e)),
-                Err(_) => return Err(TuiError::Input(io::Error::other("the input thread stopped"))),
+                Ok(Err(e)) => return Err(Error::Input(e)),
+                Err(_) => return Err(Error::Input(io::Error::other("the input thread stopped"))),
             },
             recv(handle.updates) -> update => match update {
                 Ok(update) => {
                     if let (Update::Epoch(report), Some(log)) = (&update, log.as_mut()) {
-                        log.write(report).map_err(TuiError::Log)?;
+                        log.write(report).map_err(Error::Log)?;
                     }
                     if let (Update::PretrainEpoch(report), Some(log)) = (&update, log.as_mut()) {
-                        log.write_pretrain(report).map_err(TuiError::Log)?;
+                        log.write_pretrain(report).map_err(Error::Log)?;
                     }
                     if matches!(update, Update::Reinitialised { .. }) {
                         // Samples queued before the re-initialisation belong to the old
@@ -414,11 +329,11 @@ fn event_loop<L: Write>(
                     }
                     Event::Update(update)
                 }
-                Err(_) => return Err(TuiError::TrainerStopped),
+                Err(_) => return Err(Error::TrainerStopped),
             },
             recv(handle.samples) -> sample => match sample {
                 Ok(sample) => Event::Sample(sample),
-                Err(_) => return Err(TuiError::TrainerStopped),
+                Err(_) => return Err(Error::TrainerStopped),
             },
             recv(ticker) -> _ => Event::Tick(start.elapsed()),
             recv(signals) -> signal => break Outcome::Signal(signal.unwrap_or(SIGTERM)),
@@ -426,7 +341,7 @@ fn event_loop<L: Write>(
         let is_tick = matches!(event, Event::Tick(_));
         if let Some(command) = app.update(event) {
             if handle.commands.send(command).is_err() {
-                return Err(TuiError::TrainerStopped);
+                return Err(Error::TrainerStopped);
             }
         }
         if app.should_quit() {
@@ -436,7 +351,7 @@ fn event_loop<L: Write>(
             match terminal.draw(|f| ui::draw(f, app)) {
                 Ok(_) => {}
                 Err(e) if terminal_gone(&e) => break Outcome::Signal(SIGHUP),
-                Err(e) => return Err(TuiError::Draw(e)),
+                Err(e) => return Err(Error::Draw(e)),
             }
             app.mark_drawn();
             *frames += 1;
@@ -449,7 +364,6 @@ fn event_loop<L: Write>(
 mod tests {
     use super::*;
     use crate::protocol::RunState;
-    use signal_hook::consts::SIGINT;
 
     fn handle(thread: JoinHandle<()>, updates: Vec<Update>) -> TrainerHandle {
         let (commands, _) = unbounded();
@@ -457,7 +371,7 @@ mod tests {
         for u in updates {
             update_tx.send(u).expect("queue an update");
         }
-        let (_, samples) = bounded(1);
+        let (_, samples) = crossbeam_channel::bounded(1);
         TrainerHandle {
             commands,
             updates: update_rx,
@@ -470,15 +384,8 @@ mod tests {
     fn a_trainer_panic_is_an_error_not_a_hang() {
         let thread = thread::spawn(|| panic!("the trainer fails (on purpose, in a test)"));
         let mut log: Option<JsonLines<Vec<u8>>> = None;
-        let result = finish(
-            handle(thread, vec![]),
-            Err(TuiError::TrainerStopped),
-            &mut log,
-        );
-        assert!(
-            matches!(result, Err(TuiError::TrainerPanicked)),
-            "{result:?}"
-        );
+        let result = finish(handle(thread, vec![]), Err(Error::TrainerStopped), &mut log);
+        assert!(matches!(result, Err(Error::TrainerPanicked)), "{result:?}");
     }
 
     #[test]
@@ -502,22 +409,5 @@ mod tests {
         assert_eq!(lines.len(), 1, "{written}");
         let back: crate::protocol::EpochReport = serde_json::from_str(lines[0]).expect("JSON");
         assert_eq!(back.epoch, 3);
-    }
-
-    #[test]
-    fn a_vanished_terminal_is_a_hangup_and_other_errors_are_not() {
-        assert!(terminal_gone(&io::Error::from_raw_os_error(5)));
-        assert!(terminal_gone(&io::Error::from_raw_os_error(6)));
-        assert!(terminal_gone(&io::Error::from(io::ErrorKind::BrokenPipe)));
-        assert!(!terminal_gone(&io::Error::from_raw_os_error(28)));
-        assert!(!terminal_gone(&io::Error::other("x")));
-    }
-
-    #[test]
-    fn exit_codes() {
-        assert_eq!(Outcome::Quit.exit_code(), 0);
-        assert_eq!(Outcome::Signal(SIGHUP).exit_code(), 129);
-        assert_eq!(Outcome::Signal(SIGINT).exit_code(), 130);
-        assert_eq!(Outcome::Signal(SIGTERM).exit_code(), 143);
     }
 }

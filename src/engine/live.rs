@@ -12,8 +12,7 @@ use std::collections::VecDeque;
 
 use ndarray::ArrayView2;
 
-/// Training batches behind the running figure (500 examples at the default batch of 10).
-pub const LIVE_BATCHES: usize = 50;
+pub use crate::protocol::LIVE_BATCHES;
 
 /// Exact zeros and activations counted per hidden layer over the newest batches.
 #[derive(Debug, Clone, PartialEq, Default)]

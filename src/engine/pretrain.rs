@@ -25,7 +25,6 @@ use ndarray::{s, Array1, Array2, ArrayView2, Axis, Zip};
 use rand::distr::{Distribution, Uniform};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 
 use crate::engine::nn::{self, kernels, Activation, Kernels, Layer};
 
@@ -123,19 +122,6 @@ pub fn fill_mask(seed: u64, layer: usize, epoch: usize, batch: usize, mask: &mut
 /// supervised epochs use the streams `1..`).
 pub fn order_stream(layer: usize, epoch: usize) -> u64 {
     (1 << 63) | ((layer as u64) << 32) | epoch as u64
-}
-
-/// Where a run's pre-training phase is.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PretrainAt {
-    /// The hidden layer being pre-trained (from 0), and how many there are.
-    pub layer: usize,
-    pub layers: usize,
-    /// Epochs of this layer done, and how many each layer gets.
-    pub epoch: usize,
-    pub epochs: usize,
-    /// The phase's learning rate.
-    pub lr: f32,
 }
 
 /// What one auto-encoder step (or evaluation) measured, before its update.
@@ -415,44 +401,6 @@ pub fn step(
 /// Whether a layer's cross-entropy targets are tanh outputs mapped to [0, 1].
 pub fn target_from_tanh(act: Activation, layer: usize) -> bool {
     needs_shift(act, layer, Reconstruction::for_activation(act))
-}
-
-/// One JSON line per network per pre-training epoch (`"phase": "pretrain"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PretrainReport {
-    /// Always `"pretrain"` (supervised lines say `"supervised"`).
-    pub phase: String,
-    pub net: String,
-    /// The hidden layer being pre-trained, from 1.
-    pub layer: usize,
-    /// The epoch of this layer's pre-training, from 1, and how many each layer gets.
-    pub epoch: usize,
-    pub epochs: usize,
-    /// Pre-training steps so far, over all layers.
-    pub step: u64,
-    #[serde(default)]
-    pub diverged: bool,
-    pub reconstruction: String,
-    /// Mean over the epoch's training batches of the denoising cost (corrupted input, clean
-    /// target), per example, summed over the layer's inputs.
-    pub reconstruction_error: f64,
-    /// The same on the clean validation inputs, at the end of the epoch.
-    pub valid_reconstruction_error: f64,
-    /// Mean over the epoch's batches of `l1 · Σ|h|`.
-    pub l1_penalty: f64,
-    /// Fraction of exact zeros in the layer's code on the clean validation inputs.
-    pub sparsity: f64,
-    pub masking_noise: f64,
-    pub lr: f32,
-    pub l1: f32,
-    pub seed: u64,
-    pub examples_per_sec: f64,
-    pub epoch_seconds: f64,
-}
-
-impl PretrainReport {
-    /// Fields that depend on the machine, not on the run.
-    pub const TIMING_FIELDS: &'static [&'static str] = &["examples_per_sec", "epoch_seconds"];
 }
 
 /// Parses `--pretrain EPOCHS`.

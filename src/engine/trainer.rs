@@ -330,6 +330,36 @@ pub struct TrainerHandle {
     pub thread: JoinHandle<()>,
 }
 
+/// The trainer thread panicked: what [`TrainerHandle::stop`] says then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the trainer thread panicked")]
+pub struct TrainerPanicked;
+
+impl TrainerHandle {
+    /// The one way every front end stops a trainer: asks it to quit (it also stops when it
+    /// finds the command channel closed), joins it, and returns the updates it sent that
+    /// nobody has read yet, in order (the epoch reports the log must still get).
+    pub fn stop(self) -> Result<Vec<Update>, TrainerPanicked> {
+        let TrainerHandle {
+            commands,
+            updates,
+            samples,
+            thread,
+        } = self;
+        let _ = commands.send(Command::Quit);
+        drop(commands);
+        drop(samples);
+        // The updates channel is unbounded: the trainer never waits on it while stopping.
+        let panicked = thread.join().is_err();
+        let left = updates.try_iter().collect();
+        if panicked {
+            Err(TrainerPanicked)
+        } else {
+            Ok(left)
+        }
+    }
+}
+
 impl Trainer {
     pub fn new(config: &RunConfig, data: Splits) -> Self {
         let input = data.input_dim();

@@ -14,34 +14,15 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{bounded, never, select, Receiver};
+use crossbeam_channel::{never, select, Receiver};
 use signal_hook::consts::{SIGHUP, SIGPIPE};
-use signal_hook::iterator::{Handle, Signals};
 
-use crate::dashboard::terminal::Outcome;
 use crate::engine::trainer::{self, Trainer, TrainerHandle};
 use crate::frontend::jsonl::JsonLines;
+use crate::frontend::runtime::{terminal_gone, Error, Outcome};
+use crate::frontend::signals::SignalListener;
 use crate::protocol::{Command, RunState, Update};
-
-/// Why a headless run stopped early, or ended in a way that lost something.
-#[derive(Debug, thiserror::Error)]
-pub enum HeadlessError {
-    #[error("cannot start the trainer thread: {0}")]
-    Spawn(io::Error),
-    #[error("cannot listen for signals: {0}")]
-    Signals(io::Error),
-    #[error("writing the JSON lines to stdout failed: {0}")]
-    Stdout(io::Error),
-    #[error("writing the log file failed: {0}")]
-    Log(io::Error),
-    /// The run's last checkpoint could not be written.
-    #[error("{0}")]
-    Checkpoint(String),
-    #[error("the trainer thread panicked")]
-    TrainerPanicked,
-}
 
 /// How a headless run behaves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -58,52 +39,6 @@ fn note(args: fmt::Arguments<'_>) {
     let _ = io::stderr().write_fmt(args);
 }
 
-/// SIGTERM, SIGINT and SIGHUP as channel messages, from a thread of their own. Listening
-/// replaces the default action (termination) for as long as the process lives.
-pub struct SignalListener {
-    receiver: Receiver<i32>,
-    handle: Handle,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl SignalListener {
-    pub fn new() -> io::Result<Self> {
-        let mut signals = Signals::new(crate::frontend::signals::handled())?;
-        let handle = signals.handle();
-        let (tx, receiver) = bounded(8);
-        // A signal that arrived before this listener existed (see `crate::frontend::signals`).
-        if let Some(n) = crate::frontend::signals::take_pending() {
-            let _ = tx.try_send(n);
-        }
-        let thread = thread::Builder::new()
-            .name("signals".into())
-            .spawn(move || {
-                for signal in signals.forever() {
-                    // Never block: a signal nobody reads any more is dropped.
-                    let _ = tx.try_send(signal);
-                }
-            })?;
-        Ok(Self {
-            receiver,
-            handle,
-            thread: Some(thread),
-        })
-    }
-
-    pub fn receiver(&self) -> &Receiver<i32> {
-        &self.receiver
-    }
-}
-
-impl Drop for SignalListener {
-    fn drop(&mut self) {
-        self.handle.close();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Trains until the configured epochs are done or a signal stops the run, writing JSON lines
 /// to `stdout` and `log`. A closed stdout (`relutui --headless | head`) stops the run as a
 /// signal would (checkpoint saved), with [`Outcome::Signal`]`(SIGPIPE)`: exit 141.
@@ -113,7 +48,7 @@ pub fn run<W: Write, L: Write>(
     stdout: W,
     log: Option<JsonLines<L>>,
     options: Options,
-) -> Result<Outcome, HeadlessError> {
+) -> Result<Outcome, Error> {
     let trainer = if options.progress {
         trainer
     } else {
@@ -130,20 +65,15 @@ pub fn run_with<W: Write, L: Write>(
     log: Option<JsonLines<L>>,
     options: Options,
     spawn: impl FnOnce(Trainer) -> io::Result<TrainerHandle>,
-) -> Result<Outcome, HeadlessError> {
+) -> Result<Outcome, Error> {
     // Signals first, so that one arriving during set-up stops the run cleanly.
-    let signals = SignalListener::new().map_err(HeadlessError::Signals)?;
-    let handle = spawn(trainer).map_err(HeadlessError::Spawn)?;
+    let signals = SignalListener::new().map_err(Error::Signals)?;
+    let handle = spawn(trainer).map_err(Error::Spawn)?;
     let mut stdout = Some(JsonLines::new(stdout));
     let mut log = log;
     let result = drive(&handle, &mut stdout, &mut log, signals.receiver(), options);
-    // The trainer stops at Quit, or when it finds the command channel closed.
-    let _ = handle.commands.send(Command::Quit);
-    drop(handle.commands);
-    drop(handle.updates);
-    if handle.thread.join().is_err() {
-        return Err(HeadlessError::TrainerPanicked);
-    }
+    // `drive` read every update until the trainer stopped: none is left.
+    handle.stop()?;
     result
 }
 
@@ -154,7 +84,7 @@ pub fn follow<L: Write>(
     handle: &TrainerHandle,
     log: &mut Option<JsonLines<L>>,
     signals: &Receiver<i32>,
-) -> Result<Outcome, HeadlessError> {
+) -> Result<Outcome, Error> {
     let options = Options {
         progress: false,
         detach_on_hangup: true,
@@ -170,9 +100,9 @@ fn drive<W: Write, L: Write>(
     log: &mut Option<JsonLines<L>>,
     signals: &Receiver<i32>,
     options: Options,
-) -> Result<Outcome, HeadlessError> {
+) -> Result<Outcome, Error> {
     let mut outcome = Outcome::Quit;
-    let mut error: Option<HeadlessError> = None;
+    let mut error: Option<Error> = None;
     let mut checkpoint_error: Option<String> = None;
     let mut quitting = false;
     let quit = |quitting: &mut bool| {
@@ -186,7 +116,7 @@ fn drive<W: Write, L: Write>(
     let mut epochs: Option<usize> = None;
     let mut batches = 0;
     let mut names: Vec<String> = Vec::new();
-    let mut pretraining: Option<crate::engine::pretrain::PretrainAt> = None;
+    let mut pretraining: Option<crate::protocol::PretrainAt> = None;
     // Clears the progress line before a message, when there is one.
     let clear = if options.progress { "\r\x1b[2K" } else { "" };
     loop {
@@ -247,7 +177,7 @@ fn drive<W: Write, L: Write>(
                 if let Some(l) = log.as_mut() {
                     if let Err(e) = l.write(&report) {
                         *log = None;
-                        error.get_or_insert(HeadlessError::Log(e));
+                        error.get_or_insert(Error::Log(e));
                         quit(&mut quitting);
                     }
                 }
@@ -264,14 +194,14 @@ fn drive<W: Write, L: Write>(
                                         "{clear}relutui: stdout was closed; stopping (exit 141)\n"
                                     ));
                                 }
-                            } else if crate::dashboard::terminal::terminal_gone(&e) {
+                            } else if terminal_gone(&e) {
                                 // The terminal behind stdout vanished: a hangup (129), whether
                                 // or not SIGHUP has come yet.
                                 if !quitting {
                                     outcome = Outcome::Signal(SIGHUP);
                                 }
                             } else {
-                                error.get_or_insert(HeadlessError::Stdout(e));
+                                error.get_or_insert(Error::Stdout(e));
                             }
                             quit(&mut quitting);
                         }
@@ -299,7 +229,7 @@ fn drive<W: Write, L: Write>(
                 if let Some(l) = log.as_mut() {
                     if let Err(e) = l.write_pretrain(&report) {
                         *log = None;
-                        error.get_or_insert(HeadlessError::Log(e));
+                        error.get_or_insert(Error::Log(e));
                         quit(&mut quitting);
                     }
                 }
@@ -308,7 +238,7 @@ fn drive<W: Write, L: Write>(
                         *stdout = None;
                         if !options.detach_on_hangup {
                             if e.kind() != io::ErrorKind::BrokenPipe {
-                                error.get_or_insert(HeadlessError::Stdout(e));
+                                error.get_or_insert(Error::Stdout(e));
                             }
                             quit(&mut quitting);
                         }
@@ -367,7 +297,7 @@ fn drive<W: Write, L: Write>(
     }
     match (error, checkpoint_error) {
         (Some(e), _) => Err(e),
-        (None, Some(msg)) => Err(HeadlessError::Checkpoint(msg)),
+        (None, Some(msg)) => Err(Error::Checkpoint(msg)),
         (None, None) => Ok(outcome),
     }
 }

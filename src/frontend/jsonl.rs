@@ -33,10 +33,7 @@ impl<W: Write> JsonLines<W> {
     }
 
     /// A pre-training epoch's line (`"phase": "pretrain"`).
-    pub fn write_pretrain(
-        &mut self,
-        report: &crate::engine::pretrain::PretrainReport,
-    ) -> io::Result<()> {
+    pub fn write_pretrain(&mut self, report: &crate::protocol::PretrainReport) -> io::Result<()> {
         self.write_value(report)
     }
 

@@ -10,10 +10,14 @@
 //! Subcommands that do not listen for signals (`sweep`, `bench`) get the default action back
 //! with [`default_action`].
 
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::thread::{self, JoinHandle};
 
+use crossbeam_channel::{bounded, Receiver};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::{Handle, Signals};
 
 struct Early {
     pending: Arc<AtomicUsize>,
@@ -92,6 +96,52 @@ pub fn default_action() {
         e.default.store(true, Ordering::SeqCst);
         if let Some(n) = take_pending() {
             let _ = signal_hook::low_level::emulate_default_handler(n);
+        }
+    }
+}
+
+/// SIGTERM, SIGINT and SIGHUP as channel messages, from a thread of their own. Listening
+/// replaces the default action (termination) for as long as the process lives.
+pub struct SignalListener {
+    receiver: Receiver<i32>,
+    handle: Handle,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SignalListener {
+    pub fn new() -> io::Result<Self> {
+        let mut signals = Signals::new(handled())?;
+        let handle = signals.handle();
+        let (tx, receiver) = bounded(8);
+        // A signal that arrived before this listener existed (see `crate::frontend::signals`).
+        if let Some(n) = take_pending() {
+            let _ = tx.try_send(n);
+        }
+        let thread = thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    // Never block: a signal nobody reads any more is dropped.
+                    let _ = tx.try_send(signal);
+                }
+            })?;
+        Ok(Self {
+            receiver,
+            handle,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn receiver(&self) -> &Receiver<i32> {
+        &self.receiver
+    }
+}
+
+impl Drop for SignalListener {
+    fn drop(&mut self) {
+        self.handle.close();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }

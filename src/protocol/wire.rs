@@ -357,11 +357,11 @@ pub enum WireUpdate {
     },
     /// The run entered pre-training of a layer (`Some`) or supervised training (`None`).
     Pretraining {
-        at: Option<crate::engine::pretrain::PretrainAt>,
+        at: Option<crate::protocol::PretrainAt>,
     },
     PretrainEpoch {
         net: usize,
-        report: Box<crate::engine::pretrain::PretrainReport>,
+        report: Box<crate::protocol::PretrainReport>,
     },
 }
 

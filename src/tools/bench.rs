@@ -20,7 +20,7 @@ use crate::engine::data::{self, Dataset};
 use crate::engine::nn::simd::{self, Choice, Level};
 use crate::engine::nn::{Activation, Kernels, Mlp, Workspace};
 use crate::engine::trainer::{self, Trainer};
-use crate::protocol::{Command, RunState, Update};
+use crate::protocol::{RunState, Update};
 
 /// Flags of `relutui bench`.
 #[derive(Debug, Clone, Args)]
@@ -177,11 +177,7 @@ fn measure_memory(epochs: usize, seed: u64) -> io::Result<MemoryMeasurement> {
             recv(handle.samples) -> _ => {}
         }
     }
-    let _ = handle.commands.send(Command::Quit);
-    handle
-        .thread
-        .join()
-        .map_err(|_| io::Error::other("the trainer panicked"))?;
+    handle.stop().map_err(io::Error::other)?;
     Ok(MemoryMeasurement {
         measurement: "default_run_peak_rss",
         epochs,

@@ -29,7 +29,7 @@ use crate::engine::data::{self, DatasetKind, Splits};
 use crate::engine::nn::Activation;
 use crate::engine::trainer::{self, Trainer};
 use crate::frontend::jsonl::JsonLines;
-use crate::protocol::{Command, EpochReport, RunState, Update};
+use crate::protocol::{EpochReport, RunState, Update};
 
 pub mod collect;
 pub mod plan;
@@ -306,10 +306,7 @@ fn train_run(config: &RunConfig, splits: Splits, index: usize, tx: &Sender<Msg>)
             break;
         }
     }
-    let _ = handle.commands.send(Command::Quit);
-    drop(handle.commands);
-    drop(handle.updates);
-    if handle.thread.join().is_err() {
+    if handle.stop().is_err() {
         let _ = tx.send(Msg::Failed);
         return false;
     }

@@ -2,8 +2,8 @@
 //! reconstruction error of its batches as they come (bounded), the last epoch's report and the
 //! exact sparsity of the code on the probe batch as it forms.
 
-use crate::engine::pretrain::{PretrainAt, PretrainReport};
 use crate::protocol::ActivationSnapshot;
+use crate::protocol::{PretrainAt, PretrainReport};
 
 /// Reconstruction errors kept per network for the sparkline: the newest win.
 pub const RECON_POINTS: usize = 256;

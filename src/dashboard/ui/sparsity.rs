@@ -14,7 +14,7 @@ use ratatui::Frame;
 
 use super::{bold, dim, fg, strong};
 use crate::dashboard::app::App;
-use crate::engine::live::LIVE_BATCHES;
+use crate::protocol::LIVE_BATCHES;
 
 /// Narrower than this, the compact row (`h1 ≈72% v70% d9`).
 const WIDE: u16 = 30;

@@ -19,10 +19,8 @@ use rand_chacha::ChaCha8Rng;
 use super::{weights_problem, Net, Outbox, Trainer, EVAL_CHUNK, MAX_ACTIVATION};
 use crate::engine::checkpoint::{SavedPretrain, SavedPretrainNet};
 use crate::engine::nn::Layer;
-use crate::engine::pretrain::{
-    self, DaeWorkspace, PretrainAt, PretrainReport, Reconstruction, MASKING_NOISE,
-};
-use crate::protocol::{Position, Update};
+use crate::engine::pretrain::{self, DaeWorkspace, Reconstruction, MASKING_NOISE};
+use crate::protocol::{Position, PretrainAt, PretrainReport, Update};
 
 /// What `--pretrain` asks for.
 #[derive(Debug, Clone, Copy, PartialEq)]
