@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::checkpoint::Checkpoint;
-use crate::engine::config::{self, RunConfig};
+use crate::engine::config::{self, Activations, RunConfig, Widths};
 use crate::engine::data::DatasetKind;
 use crate::engine::hyper::PerNet;
 use crate::engine::nn::Activation;
@@ -14,14 +14,6 @@ use crate::tools::bench::BenchArgs;
 use crate::tools::paper::PaperArgs;
 use crate::tools::plot::PlotArgs;
 use crate::tools::sweep::SweepArgs;
-
-/// Hidden-layer widths, from `--hidden 1000,1000,1000`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Widths(pub Vec<usize>);
-
-/// Activations, from `--activations rectifier,tanh`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Activations(pub Vec<Activation>);
 
 #[derive(Debug, Parser)]
 #[command(
@@ -114,11 +106,11 @@ pub struct RunArgs {
     pub data_dir: Option<PathBuf>,
 
     /// Networks to train in lockstep: rectifier (or relu), tanh, softplus, sigmoid.
-    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh", value_parser = parse_activations)]
+    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh", value_parser = Activations::parse)]
     pub activations: Activations,
 
     /// Hidden-layer widths, comma-separated.
-    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = Widths::parse)]
     pub hidden: Widths,
 
     /// Examples per mini-batch (the paper uses 10).
@@ -225,14 +217,6 @@ pub const DEFAULT_PRETRAIN_LR: f32 = 0.01;
 
 /// Epochs a headless run trains when `--epochs` is not given.
 pub const HEADLESS_DEFAULT_EPOCHS: usize = 10;
-
-fn parse_widths(s: &str) -> Result<Widths, String> {
-    config::parse_hidden(s).map(Widths)
-}
-
-fn parse_activations(s: &str) -> Result<Activations, String> {
-    config::parse_activations(s).map(Activations)
-}
 
 fn parse_lr_list(s: &str) -> Result<PerNet, String> {
     PerNet::parse(s, config::parse_lr)

@@ -1,7 +1,8 @@
 //! What relutui asks of the operating system, for every layer: advisory file locks
-//! ([`lock`]), what a path may be replaced with ([`paths`]), and stderr lines that never
-//! panic ([`say`]).
+//! ([`lock`]), the memory the machine has ([`memory`]), what a path may be replaced with
+//! ([`paths`]), and stderr lines that never panic ([`say`]).
 
 pub mod lock;
+pub mod memory;
 pub mod paths;
 pub mod say;

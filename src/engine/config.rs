@@ -121,6 +121,28 @@ pub fn parse_l1(s: &str) -> Result<f32, String> {
     Ok(v)
 }
 
+/// Hidden-layer widths, checked: `--hidden 1000,1000,1000`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Widths(pub Vec<usize>);
+
+impl Widths {
+    /// Parses and checks them as [`parse_hidden`] does (the clap value parser).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        parse_hidden(s).map(Widths)
+    }
+}
+
+/// Activations, checked: `--activations rectifier,tanh`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Activations(pub Vec<Activation>);
+
+impl Activations {
+    /// Parses and checks them as [`parse_activations`] does (the clap value parser).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        parse_activations(s).map(Activations)
+    }
+}
+
 /// `--hidden`: comma-separated widths, each between 1 and [`MAX_WIDTH`], at most
 /// [`MAX_HIDDEN_LAYERS`] of them.
 pub fn parse_hidden(s: &str) -> Result<Vec<usize>, String> {

@@ -508,14 +508,14 @@ fn load_mnist_style(name: &str, dir: &Path) -> Result<Splits, DataError> {
         }
     }
     let declared = train.declared_bytes() + test.declared_bytes();
-    if let Some(avail) = crate::engine::memory::available() {
+    if let Some(avail) = crate::os::memory::available() {
         if declared as f64 > avail {
             return Err(DataError::Format {
                 file: train.images.1.path.display().to_string(),
                 problem: format!(
                     "the files declare {} of data, more than the {} this machine has available",
-                    crate::engine::memory::human(declared as f64),
-                    crate::engine::memory::human(avail)
+                    crate::os::memory::human(declared as f64),
+                    crate::os::memory::human(avail)
                 ),
             });
         }

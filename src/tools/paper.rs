@@ -29,8 +29,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::{Activations, Widths};
-use crate::engine::config;
+use crate::engine::config::{self, Activations, Widths};
 use crate::engine::data::DatasetKind;
 use crate::engine::hyper::{self, PerNet};
 use crate::engine::nn::Activation;
@@ -52,7 +51,7 @@ pub struct PaperArgs {
     pub out_dir: PathBuf,
 
     /// Activations to compare.
-    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh,softplus", value_parser = parse_activations)]
+    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh,softplus", value_parser = Activations::parse)]
     pub activations: Activations,
 
     /// The learning-rate grid, comma-separated (the paper's by default); every activation
@@ -74,7 +73,7 @@ pub struct PaperArgs {
     pub patience: usize,
 
     /// Hidden-layer widths.
-    #[arg(long, value_name = "WIDTHS", default_value = "1000,1000,1000", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", default_value = "1000,1000,1000", value_parser = Widths::parse)]
     pub hidden: Widths,
 
     /// Examples per mini-batch.
@@ -123,14 +122,6 @@ fn parse_grid(s: &str) -> Result<Grid, String> {
         out.push(v);
     }
     Ok(Grid(out))
-}
-
-fn parse_activations(s: &str) -> Result<Activations, String> {
-    config::parse_activations(s).map(Activations)
-}
-
-fn parse_widths(s: &str) -> Result<Widths, String> {
-    config::parse_hidden(s).map(Widths)
 }
 
 fn parse_l1_list(s: &str) -> Result<PerNet, String> {

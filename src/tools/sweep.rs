@@ -23,8 +23,7 @@ use std::time::Instant;
 use clap::Args;
 use crossbeam_channel::{unbounded, Sender};
 
-use crate::cli::Widths;
-use crate::engine::config::{self, RunConfig};
+use crate::engine::config::{self, RunConfig, Widths};
 use crate::engine::data::{self, DatasetKind, Splits};
 use crate::engine::nn::Activation;
 use crate::engine::trainer::{self, Trainer};
@@ -57,7 +56,7 @@ pub struct SweepArgs {
     pub epochs: usize,
 
     /// Hidden-layer widths, comma-separated.
-    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = Widths::parse)]
     pub hidden: Widths,
 
     /// Constant SGD learning rate.
@@ -113,10 +112,6 @@ pub struct SweepArgs {
     /// How the lines of --plan start relutui (e.g. an absolute path on the cluster).
     #[arg(long, value_name = "COMMAND", default_value = "relutui")]
     pub program: String,
-}
-
-fn parse_widths(s: &str) -> Result<Widths, String> {
-    config::parse_hidden(s).map(Widths)
 }
 
 /// `--l1` of the sweep: comma-separated penalties, each valid for `--l1`, no repeats.
