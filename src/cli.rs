@@ -15,6 +15,17 @@ use crate::tools::paper::PaperArgs;
 use crate::tools::plot::PlotArgs;
 use crate::tools::sweep::SweepArgs;
 
+/// `--dataset` values. The engine knows no clap: its [`DatasetKind`] gets its flag here.
+impl ValueEnum for DatasetKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &DatasetKind::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.about()))
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "relutui",

@@ -41,11 +41,10 @@ impl DataError {
     }
 }
 
-/// Which data to train on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// Which data to train on ([`DatasetKind::about`] says what each is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatasetKind {
     /// 10,000 real MNIST digits built into the binary: 8,000 / 1,000 / 1,000.
-    #[value(name = "mnist10k")]
     Mnist10k,
     /// MNIST IDX files from --data-dir: 50k / 10k / 10k.
     Mnist,
@@ -56,6 +55,26 @@ pub enum DatasetKind {
 }
 
 impl DatasetKind {
+    /// Every kind, in the order `--help` lists them.
+    pub const ALL: [DatasetKind; 4] = [
+        DatasetKind::Mnist10k,
+        DatasetKind::Mnist,
+        DatasetKind::FashionMnist,
+        DatasetKind::Cifar10,
+    ];
+
+    /// What the kind is, in a line (the `--dataset` help).
+    pub fn about(self) -> &'static str {
+        match self {
+            DatasetKind::Mnist10k => {
+                "10,000 real MNIST digits built into the binary: 8,000 / 1,000 / 1,000"
+            }
+            DatasetKind::Mnist => "MNIST IDX files from --data-dir: 50k / 10k / 10k",
+            DatasetKind::FashionMnist => "Fashion-MNIST IDX files from --data-dir: 50k / 10k / 10k",
+            DatasetKind::Cifar10 => "CIFAR-10 binary batches from --data-dir: 50k / 5k / 5k",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             DatasetKind::Mnist10k => "mnist10k",
