@@ -5,43 +5,27 @@
 
 use std::time::Duration;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::KeyEvent;
 
-use crate::dashboard::history::{Recent, Series};
-
-mod pretrain_view;
+use crate::dashboard::history::Recent;
 use crate::dashboard::theme::Theme;
-use crate::protocol::{
-    ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
-};
+use crate::protocol::{Command, EpochReport, Position, RunInfo, RunState, Sample, Update};
+
+mod heatmap;
+mod keys;
+mod net_view;
+mod pretrain_view;
+
+pub use heatmap::Heatmap;
+pub use keys::{Action, Binding, Footer, KEYMAP, L1_FLOOR, L1_MAX, L1_RESTART, LR_MAX, LR_MIN};
+pub use net_view::{Change, LossBar, Mark, NetView, LOSS_BUCKET};
 pub use pretrain_view::{PretrainNet, PretrainView};
 
-/// The learning rate never goes above this with `+` …
-pub const LR_MAX: f32 = 10.0;
-/// … nor below this with `-`.
-pub const LR_MIN: f32 = 1e-6;
-/// `]` never raises the L1 penalty above this.
-pub const L1_MAX: f32 = 1.0;
-/// `[` below this sets the L1 penalty to exactly 0.
-pub const L1_FLOOR: f32 = 1e-6;
-/// `]` from 0 goes to the run's initial L1, or to this when the run started at 0.
-pub const L1_RESTART: f32 = 1e-5;
-
-/// Points kept per error and sparsity history (per network, per layer).
-const EPOCH_HISTORY: usize = 512;
-/// Loss samples per sparkline bar: samples come 5 a second, so a bar is about a second and the
-/// bars shift once a second (a shifting sparkline rewrites every one of its cells).
-pub const LOSS_BUCKET: usize = 5;
-/// Loss bars kept: more than the widest sparkline.
-const LOSS_BARS: usize = 256;
 /// Learning-rate, L1 and revive events remembered for the chart marks.
 const MARKS: usize = 64;
 /// The heatmap takes every this-many-th snapshot (samples come 5 a second, so 2.5 a second):
 /// its cells are most of the bytes written to the terminal.
 const HEATMAP_EVERY: usize = 2;
-/// The heatmap's colour scale is this quantile of the snapshot's non-zero |h|.
-const HEATMAP_QUANTILE: f64 = 0.98;
-
 /// Everything the dashboard reacts to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -52,203 +36,6 @@ pub enum Event {
     Sample(Sample),
     /// The clock: time since the dashboard started.
     Tick(Duration),
-}
-
-/// A change of a hyper-parameter, marked on the charts where it happened.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Change {
-    Lr(f32),
-    L1(f32),
-    /// `d` re-initialised this many dead units (all networks together).
-    Revive(usize),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Mark {
-    pub at: Position,
-    pub change: Change,
-}
-
-/// One bar of the loss sparkline: the mean of up to [`LOSS_BUCKET`] consecutive samples.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LossBar {
-    /// Steps of the first and last sample in the bar.
-    pub first_step: u64,
-    pub last_step: u64,
-    pub sum: f64,
-    pub samples: usize,
-}
-
-impl LossBar {
-    pub fn mean(&self) -> f32 {
-        (self.sum / self.samples.max(1) as f64) as f32
-    }
-}
-
-/// What the dashboard remembers about one network of the run.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NetView {
-    pub info: NetInfo,
-    /// Error rates (fractions) per epoch; x is the epoch number.
-    pub train_error: Series,
-    pub valid_error: Series,
-    pub test_error: Series,
-    /// Exact sparsity per hidden layer per epoch.
-    pub sparsity: Vec<Series>,
-    /// The running exact sparsity per hidden layer on the training batches, from the newest
-    /// sample (`None` before the first one, and after a re-initialisation or divergence).
-    pub live_sparsity: Vec<Option<f64>>,
-    /// The running figure over the whole run, per hidden layer; x is the fractional epoch.
-    pub live_history: Vec<Series>,
-    /// Every loss sample since the start, coarser as the run grows (the full-history view).
-    pub loss_all: Series,
-    /// The lowest validation error so far: `(valid error, its epoch, test error then)`.
-    pub best: Option<(f64, usize, f64)>,
-    /// Mini-batch loss, a bar per second or so.
-    pub loss: Recent<LossBar>,
-    /// The newest loss samples, for the number beside the sparkline.
-    recent_loss: Recent<f32>,
-    pub last: Option<EpochReport>,
-    /// Frozen after a divergence (shown as DIVERGED) until `u` restores it.
-    pub diverged: bool,
-    /// This network's own learning rate and L1 penalty, once the trainer has said.
-    pub lr: Option<f32>,
-    pub l1: Option<f32>,
-    /// Early stopping (`--patience`) froze it (shown as STOPPED).
-    pub stopped: bool,
-}
-
-impl NetView {
-    fn new(info: NetInfo, layers: usize) -> Self {
-        Self {
-            info,
-            train_error: Series::new(EPOCH_HISTORY),
-            valid_error: Series::new(EPOCH_HISTORY),
-            test_error: Series::new(EPOCH_HISTORY),
-            sparsity: (0..layers).map(|_| Series::new(EPOCH_HISTORY)).collect(),
-            live_sparsity: vec![None; layers],
-            live_history: (0..layers).map(|_| Series::new(EPOCH_HISTORY)).collect(),
-            loss_all: Series::new(EPOCH_HISTORY),
-            best: None,
-            loss: Recent::new(LOSS_BARS),
-            recent_loss: Recent::new(LOSS_BUCKET),
-            last: None,
-            diverged: false,
-            lr: None,
-            l1: None,
-            stopped: false,
-        }
-    }
-
-    /// The epoch of the lowest validation error so far and the test error there, from the
-    /// latest report (`None` before the first, or from a log that predates model selection).
-    pub fn best(&self) -> Option<(usize, f64)> {
-        self.last
-            .as_ref()
-            .filter(|r| r.best_epoch > 0)
-            .map(|r| (r.best_epoch, r.test_error_at_best))
-    }
-
-    fn record(&mut self, r: &EpochReport) {
-        let x = r.epoch as f64;
-        self.train_error.push(x, r.train_error);
-        self.valid_error.push(x, r.valid_error);
-        self.test_error.push(x, r.test_error);
-        for (series, &s) in self.sparsity.iter_mut().zip(&r.sparsity) {
-            series.push(x, s);
-        }
-        if self.best.is_none_or(|(best, _, _)| r.valid_error < best) {
-            self.best = Some((r.valid_error, r.epoch, r.test_error));
-        }
-        self.last = Some(r.clone());
-    }
-
-    fn push_loss(&mut self, step: u64, loss: f32) {
-        self.recent_loss.push(loss);
-        self.loss_all.push(step as f64, f64::from(loss));
-        match self.loss.last_mut() {
-            Some(bar) if bar.samples < LOSS_BUCKET => {
-                bar.last_step = step;
-                bar.sum += f64::from(loss);
-                bar.samples += 1;
-            }
-            _ => self.loss.push(LossBar {
-                first_step: step,
-                last_step: step,
-                sum: f64::from(loss),
-                samples: 1,
-            }),
-        }
-    }
-
-    /// Mean of the newest few loss samples (about a second's worth).
-    pub fn recent_loss(&self) -> Option<f32> {
-        let k = self.recent_loss.len();
-        (k > 0).then(|| self.recent_loss.iter().sum::<f32>() / k as f32)
-    }
-}
-
-/// The latest activation snapshot of the focused layer, with its colour scale.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Heatmap {
-    pub snapshot: ActivationSnapshot,
-    /// |h| at or above this is drawn brightest.
-    pub scale: f32,
-    /// Fraction of the snapshot's values that are exactly 0.
-    pub zeros: f64,
-}
-
-impl Heatmap {
-    fn new(snapshot: ActivationSnapshot) -> Self {
-        let mut mags: Vec<f32> = snapshot
-            .values
-            .iter()
-            .filter(|v| **v != 0.0 && v.is_finite())
-            .map(|v| v.abs())
-            .collect();
-        let total = snapshot.values.len().max(1);
-        let zeros = snapshot.values.iter().filter(|v| **v == 0.0).count() as f64 / total as f64;
-        let scale = if mags.is_empty() {
-            1.0
-        } else {
-            let k = ((mags.len() - 1) as f64 * HEATMAP_QUANTILE).round() as usize;
-            let (_, q, _) = mags.select_nth_unstable_by(k, f32::total_cmp);
-            q.max(f32::MIN_POSITIVE)
-        };
-        Self {
-            snapshot,
-            scale,
-            zeros,
-        }
-    }
-
-    /// One example's value of one unit.
-    pub fn value(&self, example: usize, unit: usize) -> Option<f32> {
-        let s = &self.snapshot;
-        (example < s.examples && unit < s.units)
-            .then(|| s.values.get(example * s.units + unit).copied())
-            .flatten()
-    }
-
-    /// 0 for exactly zero, else 1 (small) to [`Heatmap::LEVELS`] (at or above the scale).
-    pub fn level(&self, v: f32) -> u8 {
-        if v == 0.0 {
-            return 0;
-        }
-        let r = (v.abs() / self.scale).min(1.0);
-        ((r * f32::from(Self::LEVELS)).ceil() as u8).clamp(1, Self::LEVELS)
-    }
-
-    /// Non-zero levels.
-    pub const LEVELS: u8 = 4;
-}
-
-/// What [`App::on_remote_key`] made of a key.
-enum RemoteKey {
-    /// The key is answered: this command (or none) goes to the trainer.
-    Handled(Option<Command>),
-    /// The key means what it means in the run's own dashboard.
-    Pass,
 }
 
 /// Whose run the dashboard shows.
@@ -487,285 +274,6 @@ impl App {
             Duration::from_secs_f64((left + left_epoch) * per)
         });
         Some((Duration::from_secs_f64(left_epoch * per), run))
-    }
-
-    fn on_key(&mut self, key: KeyEvent) -> Option<Command> {
-        if key.kind != KeyEventKind::Press {
-            return None;
-        }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        // Alt-keys are no commands (and a terminal's late answer to a query reads as them).
-        if key.modifiers.contains(KeyModifiers::ALT) {
-            return None;
-        }
-        self.status = None;
-        let quitting = ctrl || matches!(key.code, KeyCode::Char('q' | 'Q'));
-        if std::mem::take(&mut self.confirm_reinit) && !quitting {
-            if matches!(key.code, KeyCode::Char('r' | 'y' | 'Y')) {
-                self.seed = self.seed.wrapping_add(1);
-                self.status = Some(format!(
-                    "re-initialising from seed {}: the previous run's numbers are in the log",
-                    self.seed
-                ));
-                return Some(Command::Reinit { seed: self.seed });
-            }
-            self.status = Some("kept the run: nothing re-initialised".into());
-            return None;
-        }
-        if self.mode != Mode::Local {
-            if let RemoteKey::Handled(command) = self.on_remote_key(key.code, ctrl) {
-                return command;
-            }
-        }
-        match key.code {
-            KeyCode::Char('c') if ctrl => Some(self.quit()),
-            KeyCode::Char('q' | 'Q') => Some(self.quit()),
-            KeyCode::Char('?') => {
-                self.show_help = !self.show_help;
-                self.help_page = 0;
-                None
-            }
-            KeyCode::Esc => {
-                self.show_help = false;
-                None
-            }
-            KeyCode::Tab | KeyCode::BackTab if self.show_help => {
-                self.help_page = 1 - self.help_page.min(1);
-                None
-            }
-            KeyCode::Char('c') => {
-                self.show_claims = !self.show_claims;
-                None
-            }
-            KeyCode::Char('s') => {
-                self.show_sparsity_chart = !self.show_sparsity_chart;
-                None
-            }
-            KeyCode::Char('h') => {
-                self.full_history = !self.full_history;
-                self.status = Some(if self.full_history {
-                    "full history: every chart covers the whole run (h: newest only)".into()
-                } else {
-                    "newest history: the sparklines show the latest points (h: whole run)".into()
-                });
-                None
-            }
-            KeyCode::Char('a') => {
-                self.keys_focused = !self.keys_focused;
-                self.sync_key_values();
-                self.status = Some(format!(
-                    "lr and L1 keys now change {}",
-                    self.key_target_name()
-                ));
-                None
-            }
-            // Until the trainer has described the run there is nothing to change.
-            _ if self.info.is_none() => {
-                self.status = Some("the trainer is starting: only q and ? work yet".into());
-                None
-            }
-            KeyCode::Char(' ') => self.toggle_pause(),
-            KeyCode::Char('n') => {
-                if self.intended_state() == Some(RunState::Paused) {
-                    Some(Command::Step)
-                } else {
-                    self.status = Some(match self.intended_state() {
-                        Some(RunState::Done) => "done: nothing to step (r starts again)".into(),
-                        _ => "n steps one batch while paused: press space first".into(),
-                    });
-                    None
-                }
-            }
-            KeyCode::Char('+' | '=') => self.set_lr(self.lr * 2.0),
-            KeyCode::Char('-' | '_') => self.set_lr(self.lr / 2.0),
-            KeyCode::Char(']') => {
-                let l1 = if self.l1 == 0.0 {
-                    if self.initial_l1 > 0.0 {
-                        self.initial_l1
-                    } else {
-                        L1_RESTART
-                    }
-                } else {
-                    self.l1 * 2.0
-                };
-                self.set_l1(l1.min(L1_MAX))
-            }
-            KeyCode::Char('[') => {
-                let l1 = self.l1 / 2.0;
-                self.set_l1(if l1 < L1_FLOOR { 0.0 } else { l1 })
-            }
-            KeyCode::Tab => self.move_focus(true),
-            KeyCode::BackTab => self.move_focus(false),
-            KeyCode::Char('w') => {
-                self.checkpoint_asked = true;
-                self.status = Some("saving a checkpoint…".into());
-                Some(Command::Checkpoint)
-            }
-            KeyCode::Char('u') => {
-                if self.nets.iter().any(|n| n.diverged) {
-                    Some(Command::RestoreLastGood)
-                } else {
-                    self.status = Some("nothing to restore: no network has diverged".into());
-                    None
-                }
-            }
-            KeyCode::Char('d') => {
-                self.status = Some("looking for dead units…".into());
-                Some(Command::ReviveDead)
-            }
-            KeyCode::Char('r') => {
-                self.confirm_reinit = true;
-                self.status = Some(format!(
-                    "re-initialise every network from seed {}? r or y: yes, any other key: no",
-                    self.seed.wrapping_add(1)
-                ));
-                None
-            }
-            KeyCode::Char(c) => {
-                self.status = Some(format!("{c}: not a key here; ? lists the keys"));
-                None
-            }
-            _ => None,
-        }
-    }
-
-    /// Space: pause or resume, from the state the previous press asked for.
-    fn toggle_pause(&mut self) -> Option<Command> {
-        let (command, next) = match self.intended_state()? {
-            RunState::Running => (Command::Pause, RunState::Paused),
-            RunState::Paused => (Command::Resume, RunState::Running),
-            RunState::Done => {
-                self.status = Some("done: nothing to pause (r starts again, q quits)".into());
-                return None;
-            }
-        };
-        self.pending_states.push(next);
-        Some(command)
-    }
-
-    /// Keys that mean something else away from the trainer: `Some(answer)` when handled.
-    fn on_remote_key(&mut self, code: KeyCode, ctrl: bool) -> RemoteKey {
-        let steer = self.mode == Mode::Attached { read_only: false };
-        match code {
-            // Detach (or leave the replay): the run, if any, goes on.
-            KeyCode::Char('c') if ctrl => {
-                self.quit = true;
-                RemoteKey::Handled(None)
-            }
-            KeyCode::Char('q') => {
-                self.quit = true;
-                RemoteKey::Handled(None)
-            }
-            // The deliberate stop: a capital S, and only for a viewer that steers.
-            KeyCode::Char('S') if steer && self.info.is_some() => {
-                RemoteKey::Handled(Some(self.quit()))
-            }
-            KeyCode::Char('?' | 'c') | KeyCode::Esc | KeyCode::Tab | KeyCode::BackTab => {
-                RemoteKey::Pass
-            }
-            _ if steer => RemoteKey::Pass,
-            KeyCode::Char(_) => {
-                self.status = Some(if self.mode == Mode::Replay {
-                    "replay: nothing to steer (q leaves, c claims, tab focus, ? help)".into()
-                } else {
-                    "read-only viewer: q detaches; attach without --read-only to steer".into()
-                });
-                RemoteKey::Handled(None)
-            }
-            _ => RemoteKey::Handled(None),
-        }
-    }
-
-    fn quit(&mut self) -> Command {
-        self.quit = true;
-        Command::Quit
-    }
-
-    #[expect(
-        clippy::float_cmp,
-        reason = "asking for the same exact value again is no change"
-    )]
-    fn set_lr(&mut self, lr: f32) -> Option<Command> {
-        let lr = lr.clamp(LR_MIN, LR_MAX);
-        if lr == self.lr {
-            self.status = Some(format!(
-                "lr stays {}: it goes from {} to {}",
-                fmt_value(lr),
-                fmt_value(LR_MIN),
-                fmt_value(LR_MAX)
-            ));
-            return None;
-        }
-        self.lr = lr;
-        Some(match self.key_target() {
-            Some(net) => Command::SetNetLr { net, lr },
-            None => Command::SetLr(lr),
-        })
-    }
-
-    /// The network the lr and L1 keys change (`None`: all of them).
-    pub fn key_target(&self) -> Option<usize> {
-        (self.keys_focused && self.nets.len() > 1).then_some(self.focus.0)
-    }
-
-    /// What the lr and L1 keys change, in words: `every network` or the focused one's name.
-    pub fn key_target_name(&self) -> String {
-        match self.key_target().and_then(|i| self.nets.get(i)) {
-            Some(v) => format!("{} only (a: every network)", v.info.name),
-            None => "every network (a: the focused one only)".into(),
-        }
-    }
-
-    /// `lr` / `l1` (what the header shows and the keys start from): the target network's
-    /// values, or the first network's when the keys change all.
-    fn sync_key_values(&mut self) {
-        let view = self.nets.get(self.key_target().unwrap_or(0));
-        if let Some(v) = view {
-            if let (Some(lr), Some(l1)) = (v.lr, v.l1) {
-                (self.lr, self.l1) = (lr, l1);
-            }
-        }
-    }
-
-    #[expect(
-        clippy::float_cmp,
-        reason = "asking for the same exact value again is no change"
-    )]
-    fn set_l1(&mut self, l1: f32) -> Option<Command> {
-        if l1 == self.l1 {
-            self.status = Some(format!(
-                "l1 stays {}: it goes from 0 to {}",
-                fmt_value(l1),
-                fmt_value(L1_MAX)
-            ));
-            return None;
-        }
-        self.l1 = l1;
-        Some(match self.key_target() {
-            Some(net) => Command::SetNetL1 { net, l1 },
-            None => Command::SetL1(l1),
-        })
-    }
-
-    /// Moves the heatmap focus to the next (or previous) hidden layer, across networks.
-    fn move_focus(&mut self, forward: bool) -> Option<Command> {
-        let layers = self.layers();
-        let total = self.nets.len() * layers;
-        if total == 0 {
-            return None;
-        }
-        let i = self.focus.0 * layers + self.focus.1;
-        let i = if forward {
-            (i + 1) % total
-        } else {
-            (i + total - 1) % total
-        };
-        self.focus = (i / layers, i % layers);
-        self.sync_key_values();
-        Some(Command::Focus {
-            net: self.focus.0,
-            layer: self.focus.1,
-        })
     }
 
     #[allow(
@@ -1076,6 +584,9 @@ pub fn fmt_value(v: f32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dashboard::history::Series;
+    use crate::protocol::{ActivationSnapshot, NetInfo};
+    use crossterm::event::{KeyCode, KeyModifiers};
 
     fn key(c: char) -> Event {
         Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
@@ -1497,6 +1008,87 @@ mod tests {
             app.update(key('+'));
         }
         assert!(app.status.as_deref().unwrap().starts_with("lr stays 10"));
+    }
+
+    /// The footer's labels and the help's keys now, from the one keymap.
+    fn footer_and_help(app: &App) -> (Vec<&'static str>, Vec<&'static str>) {
+        let footer = crate::dashboard::ui::footer::keys_now(app)
+            .into_iter()
+            .map(|(k, _, _)| k)
+            .collect();
+        let help = KEYMAP
+            .iter()
+            .filter_map(|b| b.help.and_then(|(k, what)| what(app).map(|_| k)))
+            .collect();
+        (footer, help)
+    }
+
+    #[test]
+    fn capital_s_stops_the_run_only_from_an_attached_viewer_that_steers() {
+        // The run's own dashboard: S is no key, and neither footer nor help shows it.
+        let mut local = started(0.001);
+        let (footer, help) = footer_and_help(&local);
+        assert!(
+            !footer.contains(&"S") && !help.contains(&"S"),
+            "{footer:?} {help:?}"
+        );
+        assert_eq!(local.update(key('S')), None);
+        assert!(local
+            .status
+            .as_deref()
+            .is_some_and(|s| s.starts_with("S: not a key")));
+        // A read-only viewer: not shown, and it does nothing.
+        let mut watcher = started(0.001);
+        watcher.mode = Mode::Attached { read_only: true };
+        let (footer, help) = footer_and_help(&watcher);
+        assert!(
+            !footer.contains(&"S") && !help.contains(&"S"),
+            "{footer:?} {help:?}"
+        );
+        assert_eq!(watcher.update(key('S')), None);
+        assert!(!watcher.should_quit());
+        // A viewer that steers: shown in both, and it stops the run.
+        let mut viewer = started(0.001);
+        viewer.mode = Mode::Attached { read_only: false };
+        let (footer, help) = footer_and_help(&viewer);
+        assert!(
+            footer.contains(&"S") && help.contains(&"S"),
+            "{footer:?} {help:?}"
+        );
+        assert_eq!(viewer.update(key('S')), Some(Command::Quit));
+    }
+
+    #[test]
+    fn every_key_in_the_keymap_is_handled_and_every_row_is_reachable() {
+        // Each row's keys reach its own action, and no key is in two rows.
+        for b in KEYMAP {
+            for code in b.keys {
+                assert_eq!(
+                    keys::binding(*code).map(|r| r.action),
+                    Some(b.action),
+                    "{code:?}"
+                );
+            }
+            assert!(
+                b.help.is_some() || b.footer.is_none(),
+                "{:?}: footer without help",
+                b.action
+            );
+        }
+        // Every key the table names does something visible in a started run: a command, a
+        // status line or a changed view.
+        for b in KEYMAP {
+            let mut app = started(0.001);
+            // Esc closes the help: open it first.
+            app.show_help = b.action == Action::CloseHelp;
+            let before = app.clone();
+            let command = app.update(Event::Key(KeyEvent::from(b.keys[0])));
+            assert!(
+                command.is_some() || app != before,
+                "{:?} did nothing",
+                b.action
+            );
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The footer: the keys that do something now (space and `n` only while they apply, `u` only
-//! with a diverged network, `w` only with a checkpoint file), shortest first where the
-//! terminal is narrow, and every key's feedback in its place until the next key.
+//! with a diverged network, `w` only with a checkpoint file, `S` only in an attached viewer
+//! that steers), as the keymap ([`crate::dashboard::app::KEYMAP`]) says, shortest first where
+//! the terminal is narrow, and every key's feedback in its place until the next key.
 
 use ratatui::layout::Rect;
 use ratatui::style::Color;
@@ -8,46 +9,24 @@ use ratatui::text::{Line, Span};
 use ratatui::Frame;
 
 use super::{bold, dim, fg, key_style};
-use crate::dashboard::app::App;
+use crate::dashboard::app::{App, KEYMAP};
 use crate::protocol::RunState;
 
-/// The keys that do something in the app's state now: `(key, what, short what)`.
+/// The keys that do something in the app's state now, from the keymap: `(key, what, short
+/// what)`, in the footer's order.
 pub fn keys_now(app: &App) -> Vec<(&'static str, &'static str, &'static str)> {
-    let state = app.intended_state();
-    let mut keys = Vec::new();
-    // `u` matters only while a network is frozen after a divergence: then it leads.
-    if app.nets.iter().any(|n| n.diverged) {
-        keys.push(("u", "restore", "restore"));
-    }
-    match state {
-        Some(RunState::Running) => keys.push(("space", "pause", "pause")),
-        Some(RunState::Paused) => {
-            keys.push(("space", "resume", "run"));
-            keys.push(("n", "step", "step"));
-        }
-        Some(RunState::Done) | None => {}
-    }
-    if app.info.is_some() {
-        keys.extend([
-            ("+/-", "lr", "lr"),
-            ("]/[", "l1", "l1"),
-            ("tab", "layer", "layer"),
-            ("c", "claims", "claims"),
-            ("s", "sparsity", "zeros"),
-            ("h", "history", "hist"),
-            ("d", "revive", "revive"),
-        ]);
-        if app.checkpoint.is_some() {
-            keys.push(("w", "save", "save"));
-        }
-        keys.push(if state == Some(RunState::Done) {
-            ("r", "run again", "again")
-        } else {
-            ("r", "reinit", "reinit")
-        });
-    }
-    keys.extend([("?", "help", "help"), ("q", "quit", "quit")]);
-    keys
+    let mut keys: Vec<_> = KEYMAP
+        .iter()
+        .filter_map(|b| {
+            let footer = b.footer?;
+            let (what, short) = (footer.now)(app)?;
+            Some((footer.rank, footer.label, what, short))
+        })
+        .collect();
+    keys.sort_by_key(|k| k.0);
+    keys.into_iter()
+        .map(|(_, key, what, short)| (key, what, short))
+        .collect()
 }
 
 /// The key hints as lines of at most `width` columns: one line when it fits, else two, else

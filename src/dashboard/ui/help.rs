@@ -1,4 +1,5 @@
-//! The help overlay (`?`): the keys, and how to read the panels.
+//! The help overlay (`?`): the keys (the keymap's rows, [`crate::dashboard::app::KEYMAP`]),
+//! and how to read the panels.
 
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -6,88 +7,17 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{bold, dim, fg};
-use crate::dashboard::app::{fmt_value, App, L1_FLOOR, L1_RESTART, LR_MAX, LR_MIN};
+use crate::dashboard::app::{App, KEYMAP};
 
-/// Key, then what it does.
+/// Key, then what it does: the keymap's rows that apply here.
 fn keys(app: &App) -> Vec<(&'static str, String)> {
-    vec![
-        ("space", "pause / resume training".into()),
-        ("n", "train one mini-batch (while paused)".into()),
-        (
-            "+ or =",
-            format!("double the learning rate (at most {})", fmt_value(LR_MAX)),
-        ),
-        (
-            "-",
-            format!("halve the learning rate (at least {})", fmt_value(LR_MIN)),
-        ),
-        (
-            "]",
-            format!(
-                "double the L1 penalty; from 0 back to {}",
-                fmt_value(if app.info.as_ref().is_some_and(|i| i.l1 > 0.0) {
-                    app.info.as_ref().map_or(L1_RESTART, |i| i.l1)
-                } else {
-                    L1_RESTART
-                })
-            ),
-        ),
-        (
-            "[",
-            format!(
-                "halve the L1 penalty; below {} it is 0",
-                fmt_value(L1_FLOOR)
-            ),
-        ),
-        (
-            "tab",
-            "next heatmap layer, then network; shift-tab: back".into(),
-        ),
-        (
-            "a",
-            format!(
-                "lr/L1 keys change: {}",
-                if app.key_target().is_some() {
-                    "the focused network (tab moves)"
-                } else {
-                    "every network; a: the focused one"
-                }
-            ),
-        ),
-        (
-            "c",
-            "claims view: the paper's four reasons for sparsity".into(),
-        ),
-        (
-            "s",
-            "sparsity chart: the focused layer's exact zeros over time".into(),
-        ),
-        (
-            "h",
-            "full history: the sparklines cover the whole run".into(),
-        ),
-        (
-            "d",
-            "revive dead units (re-initialise their weights)".into(),
-        ),
-        (
-            "r",
-            "re-initialise every network from the next seed (asks first)".into(),
-        ),
-        (
-            "w",
-            "save a checkpoint now (needs --checkpoint FILE)".into(),
-        ),
-        (
-            "u",
-            "let DIVERGED networks train again (lower lr first)".into(),
-        ),
-        (
-            "?  esc",
-            "close this help; tab: how to read the screen".into(),
-        ),
-        ("q  ctrl-c", "quit".into()),
-    ]
+    KEYMAP
+        .iter()
+        .filter_map(|b| {
+            let (keys, what) = b.help?;
+            Some((keys, what(app)?))
+        })
+        .collect()
 }
 
 /// How to read the screen: every abbreviation on it (the help's second page, `tab`).
