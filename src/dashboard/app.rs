@@ -12,12 +12,14 @@ use crate::dashboard::theme::Theme;
 use crate::protocol::{Command, EpochReport, Position, RunInfo, RunState, Sample, Update};
 
 mod heatmap;
+mod keymap;
 mod keys;
 mod net_view;
 mod pretrain_view;
 
 pub use heatmap::Heatmap;
-pub use keys::{Action, Binding, Footer, KEYMAP, L1_FLOOR, L1_MAX, L1_RESTART, LR_MAX, LR_MIN};
+pub use keymap::{Action, Binding, Footer, HelpText, KEYMAP};
+pub use keys::{L1_FLOOR, L1_MAX, L1_RESTART, LR_MAX, LR_MIN};
 pub use net_view::{Change, LossBar, Mark, NetView, LOSS_BUCKET};
 pub use pretrain_view::{PretrainNet, PretrainView};
 
@@ -1064,7 +1066,7 @@ mod tests {
         for b in KEYMAP {
             for code in b.keys {
                 assert_eq!(
-                    keys::binding(*code).map(|r| r.action),
+                    keymap::binding(*code).map(|r| r.action),
                     Some(b.action),
                     "{code:?}"
                 );
