@@ -4,11 +4,10 @@
 #[path = "support/common.rs"]
 mod common;
 
-use common::mnist2k;
+use common::{mnist2k, without_timing};
 use relutui::engine::config::RunConfig;
 use relutui::engine::nn::Activation;
 use relutui::engine::trainer::Trainer;
-use relutui::protocol::EpochReport;
 
 fn config() -> RunConfig {
     RunConfig {
@@ -18,14 +17,6 @@ fn config() -> RunConfig {
         seed: 5,
         ..RunConfig::default()
     }
-}
-
-fn without_timing(r: &EpochReport) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap();
-    for f in EpochReport::TIMING_FIELDS {
-        v.as_object_mut().unwrap().remove(*f);
-    }
-    v
 }
 
 fn train_two_epochs(parallel: bool) -> (Trainer, Vec<serde_json::Value>) {

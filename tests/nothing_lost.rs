@@ -9,6 +9,10 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{line_without_timing, without_timing};
 use crossbeam_channel::Receiver;
 use relutui::engine::checkpoint::Checkpoint;
 use relutui::engine::config::RunConfig;
@@ -55,19 +59,6 @@ fn run_to_end(trainer: Trainer) -> Vec<EpochReport> {
     reports
 }
 
-/// A report as the JSON line has it, without the timing fields.
-fn untimed(r: &EpochReport) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap();
-    for f in EpochReport::TIMING_FIELDS {
-        v.as_object_mut().unwrap().remove(*f);
-    }
-    v
-}
-
-fn untimed_line(line: &str) -> serde_json::Value {
-    untimed(&serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-}
-
 /// Trains `batches` batches by hand, finishing epochs as the run loop does.
 fn train_batches(t: &mut Trainer, batches: usize) {
     for _ in 0..batches {
@@ -106,7 +97,11 @@ fn a_resumed_run_continues_exactly_mid_epoch_and_at_an_epoch_end() {
         let done = stop / bpe;
         assert_eq!(after.len(), 2 * (3 - done), "stopped at batch {stop}");
         for (a, b) in after.iter().zip(&straight[2 * done..]) {
-            assert_eq!(untimed(a), untimed(b), "stopped at batch {stop}");
+            assert_eq!(
+                without_timing(a),
+                without_timing(b),
+                "stopped at batch {stop}"
+            );
         }
     }
 }
@@ -254,9 +249,9 @@ fn sighup_leaves_a_complete_log_and_a_checkpoint_that_resumes_exactly() {
     let expected: Vec<_> = String::from_utf8(reference.stdout)
         .unwrap()
         .lines()
-        .map(untimed_line)
+        .map(line_without_timing)
         .collect();
-    let got: Vec<_> = lines(&log).iter().map(|l| untimed_line(l)).collect();
+    let got: Vec<_> = lines(&log).iter().map(|l| line_without_timing(l)).collect();
     assert_eq!(got.len(), expected.len());
     assert_eq!(got, expected, "stopped at {at:?}");
     // The resumed run went on checkpointing to the same file.

@@ -8,6 +8,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::without_timing;
 use crossbeam_channel::Receiver;
 use relutui::engine::checkpoint::Checkpoint;
 use relutui::engine::config::RunConfig;
@@ -47,8 +48,8 @@ fn run_to_end(trainer: Trainer) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     loop {
         match next(&handle.updates) {
-            Update::PretrainEpoch(r) => out.push(untimed(&r, PretrainReport::TIMING_FIELDS)),
-            Update::Epoch(r) => out.push(untimed(&r, EpochReport::TIMING_FIELDS)),
+            Update::PretrainEpoch(r) => out.push(without_timing(&r)),
+            Update::Epoch(r) => out.push(without_timing(&r)),
             Update::State(RunState::Done) => break,
             _ => {}
         }
@@ -56,14 +57,6 @@ fn run_to_end(trainer: Trainer) -> Vec<serde_json::Value> {
     handle.commands.send(Cmd::Quit).unwrap();
     handle.thread.join().unwrap();
     out
-}
-
-fn untimed(r: &impl serde::Serialize, timing: &[&str]) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap();
-    for f in timing {
-        v.as_object_mut().unwrap().remove(*f);
-    }
-    v
 }
 
 /// Trains `batches` pre-training batches by hand, finishing epochs as the run loop does.
