@@ -76,7 +76,7 @@ fn one_line(e: &clap::Error) -> String {
 }
 
 fn main() -> ExitCode {
-    // Before anything else: a signal from now on is remembered, not fatal (src/signals.rs).
+    // Before anything else: a signal from now on is remembered, not fatal (src/frontend/signals.rs).
     signals::install();
     // RELUTUI_SIMD first, so that --version shows the level it sets; --simd overrides it.
     if let Err(e) = relutui::engine::nn::simd::force_from_env() {

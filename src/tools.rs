@@ -3,7 +3,7 @@
 //!
 //! | module | what it holds |
 //! | --- | --- |
-//! | [`bench`] | `relutui bench`: the figure of record for training speed |
+//! | [`bench`](mod@bench) | `relutui bench`: the figure of record for training speed |
 //! | [`sweep`] | `relutui sweep`: the Figure 3 sparsity sweep (plan, run, collect) |
 //! | [`paper`] | `relutui paper`: the Table 1 protocol |
 //! | [`plot`] | `relutui plot`: SVG figures from logs |

@@ -5,13 +5,16 @@
 //! blocking; while paused (or done) it blocks on the command channel and uses no CPU.
 //!
 //! Nothing is lost: with a checkpoint file ([`Trainer::with_checkpoint`]) the trainer saves
-//! at every epoch end, on [`Command::Checkpoint`] and when it stops, and
+//! at every epoch end, on [`Command::Checkpoint`](crate::protocol::Command::Checkpoint) and when it stops, and
 //! [`Trainer::restore`] continues a saved run so that every later number (timings aside) is
 //! the same as without the interruption. A network whose loss goes non-finite, whose
 //! activations explode (`|h| >` [`MAX_ACTIVATION`]) or whose weights go non-finite is
 //! *diverged*: it is rolled back at once to its last good state (its weights at the latest
 //! epoch end), stops training while the others go on, and reports `"diverged": true` with
-//! finite numbers until [`Command::RestoreLastGood`] lets it train again.
+//! finite numbers until [`Command::RestoreLastGood`](crate::protocol::Command::RestoreLastGood) lets it train again.
+//!
+//! [`Command`]: crate::protocol::Command
+//! [`Sample`]: crate::protocol::Sample
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -131,7 +134,7 @@ impl Trainer {
         self
     }
 
-    /// Saves checkpoints to `path`: at every epoch end, on [`Command::Checkpoint`], and when
+    /// Saves checkpoints to `path`: at every epoch end, on [`Command::Checkpoint`](crate::protocol::Command::Checkpoint), and when
     /// the trainer stops with anything unsaved.
     #[must_use]
     pub fn with_checkpoint(mut self, path: PathBuf) -> Self {
