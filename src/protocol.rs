@@ -33,7 +33,7 @@ pub enum Command {
     /// Which hidden layer of which network the activation snapshots should show.
     Focus { net: usize, layer: usize },
     /// Re-initialise the incoming weights (Glorot uniform, seeded) and zero the bias of every
-    /// hidden unit that was active on no claims-probe example at the latest measurement (the
+    /// hidden unit that was active on no claims-subset example at the latest measurement (the
     /// end of the last epoch, or initialisation). Answered by [`Update::Revived`].
     ReviveDead,
     /// Save a checkpoint now (to `--checkpoint FILE`). Answered by
@@ -86,7 +86,7 @@ pub struct RunInfo {
     pub lr: f32,
     pub l1: f32,
     pub seed: u64,
-    /// Number of examples in the fixed probe batch behind the activation snapshots.
+    /// Number of examples in the fixed heatmap batch behind the activation snapshots.
     pub probe_examples: usize,
 }
 
@@ -180,7 +180,7 @@ pub struct Sample {
     pub losses: Vec<f32>,
     /// Training examples per second over the recent batches (all networks together in lockstep).
     pub examples_per_sec: f64,
-    /// The focused layer's activations on the probe batch.
+    /// The focused layer's activations on the heatmap batch.
     pub activations: Option<ActivationSnapshot>,
     /// Per network, per hidden layer: the running fraction of exact zeros over the newest
     /// training batches ([`LIVE_BATCHES`]); empty for a network with none yet
@@ -189,7 +189,7 @@ pub struct Sample {
     pub live_sparsity: Vec<Vec<f64>>,
 }
 
-/// Activations of one hidden layer on the fixed probe batch.
+/// Activations of one hidden layer on the fixed heatmap batch.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivationSnapshot {
     pub net: usize,
@@ -335,16 +335,16 @@ pub struct EpochReport {
 
 /// Live measurements of why sparsity matters (Glorot et al. 2011, section 3.2), for one
 /// network at the end of an epoch. Computed by [`crate::engine::claims`] on a fixed subset of the
-/// validation set (the *claims probe*, `probe_examples` long, the same every epoch).
+/// validation set (the *claims subset*, `probe_examples` long, the same every epoch).
 ///
 /// A unit is *on* for an example when `h != 0` for activations with exact zeros (rectifier);
 /// for the others (tanh, softplus, sigmoid) when `|h| > 0.1 · max|h|`, the maximum taken over
-/// the layer on the clean claims probe in that epoch (`active_rule`, `active_threshold`).
+/// the layer on the clean claims subset in that epoch (`active_rule`, `active_threshold`).
 /// Per-layer fields have one entry per hidden layer.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ClaimsReport {
-    /// Validation examples in the claims probe.
+    /// Validation examples in the claims subset.
     pub probe_examples: usize,
     /// `"nonzero"` (on = `h != 0`) or `"above_0.1_max"` (on = `|h| > active_threshold`).
     pub active_rule: String,
@@ -362,7 +362,7 @@ pub struct ClaimsReport {
     /// Pearson correlation between the on-unit count and the input's ink (sum of pixel
     /// values) over the probe examples; `null` when either has no variance.
     pub active_ink_correlation: Vec<Option<f64>>,
-    /// Linear separability: validation error (on the claims probe) of a multinomial logistic
+    /// Linear separability: validation error (on the claims subset) of a multinomial logistic
     /// regression fitted on the frozen layer's activations of a fixed training subset
     /// (`linear_probe_fit_examples` examples) with a fixed budget.
     pub linear_probe_error: Vec<f64>,

@@ -9,7 +9,7 @@
 //! │ loss sparkline   ││                  │
 //! │ L1 sparsity      ││                  │     sparsity.rs per-layer gauge, dead/saturated units
 //! └──────────────────┘└──────────────────┘     (`c`: claims.rs replaces numbers and chart)
-//! heatmap of the focused layer on the probe batch          heatmap.rs
+//! heatmap of the focused layer on the heatmap batch          heatmap.rs
 //! (while `--pretrain` runs, pretrain.rs takes each column's error numbers and chart: the
 //! layer, its reconstruction error and the exact sparsity of its code)
 //! footer: key hints                                        footer.rs   (help.rs: the `?` overlay)

@@ -98,7 +98,7 @@ pub struct SavedRun {
     pub batch_size: usize,
     /// The epoch target (`--epochs`), if any.
     pub epochs: Option<usize>,
-    /// The seed the run started with: it fixes the claims probe.
+    /// The seed the run started with: it fixes the claims subset.
     pub config_seed: u64,
     /// The seed of the current networks (changed by re-initialisation): it fixes the order.
     pub seed: u64,

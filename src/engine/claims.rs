@@ -1,6 +1,6 @@
 //! Why sparsity matters: the four claims of Glorot, Bordes & Bengio (2011, section 3.2) as live
 //! measurements, taken by the trainer at the end of every epoch on a fixed subset of the
-//! validation set (the *claims probe*) and reported in [`ClaimsReport`]:
+//! validation set (the *claims subset*) and reported in [`ClaimsReport`]:
 //!
 //! 1. information disentangling: the stability of the set of on-units under input noise
 //!    ([`stability`]);
@@ -29,8 +29,8 @@ use crate::engine::nn::{Activation, Mlp, Workspace};
 use crate::protocol::ClaimsReport;
 use dead::DeadTracker;
 
-/// Validation examples in the claims probe (fewer when the validation set is smaller).
-pub const CLAIMS_PROBE_EXAMPLES: usize = 1000;
+/// Validation examples in the claims subset (fewer when the validation set is smaller).
+pub const CLAIMS_SUBSET_EXAMPLES: usize = 1000;
 /// Training examples the linear probes are fitted on.
 pub const PROBE_FIT_EXAMPLES: usize = 2000;
 /// A unit of an activation without exact zeros is on when `|h|` exceeds this fraction of the
@@ -87,7 +87,7 @@ impl OnRule {
 /// The fixed data behind the measurements, built once per run.
 #[derive(Debug, Clone)]
 pub struct ClaimsProbe {
-    /// The first `CLAIMS_PROBE_EXAMPLES` validation examples (as bytes, like every dataset).
+    /// The first `CLAIMS_SUBSET_EXAMPLES` validation examples (as bytes, like every dataset).
     examples: Dataset,
     /// The same inputs with fixed noise (see [`stability::noisy_copy`]).
     noisy: Array2<f32>,
@@ -105,7 +105,7 @@ pub struct ClaimsProbe {
 impl ClaimsProbe {
     /// Takes the probe subsets from `data`; `seed` fixes the noise and the probes' batch order.
     pub fn new(data: &Splits, seed: u64) -> Self {
-        Self::with_sizes(data, seed, CLAIMS_PROBE_EXAMPLES, PROBE_FIT_EXAMPLES)
+        Self::with_sizes(data, seed, CLAIMS_SUBSET_EXAMPLES, PROBE_FIT_EXAMPLES)
     }
 
     /// [`ClaimsProbe::new`] with other subset sizes (for small tests).

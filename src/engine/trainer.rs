@@ -41,8 +41,8 @@ use net::{copy_weights, evaluation_finite, for_each_net, step_problem, weights_p
 pub use outbox::{spawn, Outbox, TrainerHandle, TrainerPanicked};
 pub use pretrain_phase::PretrainSettings;
 
-/// Examples in the fixed probe batch behind the activation heatmap.
-pub const PROBE_EXAMPLES: usize = 48;
+/// Examples in the fixed heatmap batch behind the activation heatmap.
+pub const HEATMAP_EXAMPLES: usize = 48;
 /// How often samples (batch loss, activation snapshots) are offered to the front end.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
 /// Rows per forward pass when evaluating: large enough for efficient products.
@@ -63,7 +63,7 @@ pub struct Trainer {
     order: Vec<usize>,
     batch_x: Array2<f32>,
     batch_y: Vec<u8>,
-    probe: Array2<f32>,
+    heatmap_batch: Array2<f32>,
     focus: (usize, usize),
     samples_enabled: bool,
     /// Train the networks on one thread each (the default when the machine has several cores).
@@ -88,7 +88,7 @@ pub struct Trainer {
 impl Trainer {
     pub fn new(config: &RunConfig, data: Splits) -> Self {
         let input = data.input_dim();
-        let probe_n = PROBE_EXAMPLES.min(data.valid.len());
+        let heatmap_n = HEATMAP_EXAMPLES.min(data.valid.len());
         let mut t = Self {
             nets: Vec::new(),
             lr: config.lr,
@@ -98,7 +98,7 @@ impl Trainer {
             order: (0..data.train.len()).collect(),
             batch_x: Array2::zeros((config.batch_size, input)),
             batch_y: Vec::with_capacity(config.batch_size),
-            probe: data.valid.inputs(0..probe_n),
+            heatmap_batch: data.valid.inputs(0..heatmap_n),
             focus: (0, 0),
             samples_enabled: true,
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
@@ -262,7 +262,7 @@ impl Trainer {
             lr: self.lr,
             l1: self.l1,
             seed: self.seed,
-            probe_examples: self.probe.nrows(),
+            probe_examples: self.heatmap_batch.nrows(),
         }
     }
 

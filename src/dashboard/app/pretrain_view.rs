@@ -1,6 +1,6 @@
 //! The dashboard's view of the pre-training phase (`--pretrain`): which layer, the
 //! reconstruction error of its batches as they come (bounded), the last epoch's report and the
-//! exact sparsity of the code on the probe batch as it forms.
+//! exact sparsity of the code on the heatmap batch as it forms.
 
 use crate::protocol::ActivationSnapshot;
 use crate::protocol::{PretrainAt, PretrainReport};
@@ -15,7 +15,7 @@ pub struct PretrainNet {
     pub recent: std::collections::VecDeque<f32>,
     /// The layer's last epoch report, if it has had one.
     pub last: Option<PretrainReport>,
-    /// Fraction of exact zeros in the code on the probe batch, from the latest snapshot of
+    /// Fraction of exact zeros in the code on the heatmap batch, from the latest snapshot of
     /// this network.
     pub probe_sparsity: Option<f64>,
 }

@@ -1,5 +1,5 @@
 //! One network's claims view (`c`, in place of the error numbers and chart): the paper's
-//! reasons for sparsity, measured live on the claims probe at the end of the latest epoch.
+//! reasons for sparsity, measured live on the claims subset at the end of the latest epoch.
 //!
 //! Each of the four claims is named, with its direction (↑ higher is better, ↓ lower) and its
 //! units; the help's second page (`?`, then `tab`) says what each one measures.

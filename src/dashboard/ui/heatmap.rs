@@ -1,4 +1,4 @@
-//! The activation heatmap: the focused hidden layer on the fixed probe batch, one column per
+//! The activation heatmap: the focused hidden layer on the fixed heatmap batch, one column per
 //! unit and one row per example. Exact zeros are blank, so a rectifier layer's sparsity is
 //! visible at a glance; small values are dim and large ones bright.
 //!

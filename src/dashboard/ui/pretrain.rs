@@ -1,6 +1,6 @@
 //! One network's panel during the pre-training phase: which layer, its reconstruction error
 //! as a sparkline of the recent batches, and the exact sparsity of its code (the fraction of
-//! exact zeros on the probe batch, as it forms, and on the validation set at the last epoch
+//! exact zeros on the heatmap batch, as it forms, and on the validation set at the last epoch
 //! end). The heatmap below shows the code itself.
 
 use ratatui::layout::{Constraint, Layout, Rect};

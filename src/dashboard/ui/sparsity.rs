@@ -3,7 +3,7 @@
 //! exact sparsity on the newest training batches (`≈`, updated 5 times a second), the
 //! epoch-end figure of record on the validation set (`val`), the dead units (0 on every
 //! validation example) or, for bounded activations such as tanh, the saturated units, and the
-//! history of the epoch-end figure. Units that died this epoch (on the claims probe) follow
+//! history of the epoch-end figure. Units that died this epoch (on the claims subset) follow
 //! the dead count as `+3`, in a column kept for them so that the gauges stay comparable.
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -76,7 +76,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, net: usize) {
                 r.dead_units.get(layer)
             }
         });
-        // Units that went silent on the claims probe this epoch, beside the dead count.
+        // Units that went silent on the claims subset this epoch, beside the dead count.
         let died = report
             .and_then(|r| r.claims.died_this_epoch.get(layer))
             .copied()

@@ -1,5 +1,5 @@
 //! Dead units over time: for each hidden unit, the last epoch in which it was on for some
-//! claims-probe example, and the re-initialisation that brings silent units back.
+//! claims-subset example, and the re-initialisation that brings silent units back.
 
 use ndarray::{ArrayView2, Axis};
 use rand::distr::{Distribution, Uniform};

@@ -141,10 +141,10 @@ impl Trainer {
         // While a layer is pre-trained, the heatmap shows its code.
         let layer = self.pretrain.as_ref().map_or(layer, |p| p.layer);
         let net = self.nets.get_mut(net_i)?;
-        if layer >= net.mlp.hidden_layers() || self.probe.nrows() == 0 {
+        if layer >= net.mlp.hidden_layers() || self.heatmap_batch.nrows() == 0 {
             return None;
         }
-        net.mlp.forward(self.probe.view(), &mut net.eval_ws);
+        net.mlp.forward(self.heatmap_batch.view(), &mut net.eval_ws);
         let h = net.eval_ws.hidden(layer);
         Some(ActivationSnapshot {
             net: net_i,
