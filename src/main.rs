@@ -25,12 +25,21 @@ use relutui::protocol::wire as protocol;
 use relutui::say;
 use relutui::tools::{bench, paper, plot, sweep};
 
-use relutui::frontend::runtime::{Outcome, EXIT_RUNTIME, EXIT_USAGE};
+use relutui::frontend::runtime::{Error, Outcome, EXIT_RUNTIME, EXIT_USAGE};
 
 /// Prints `error: MSG` without panicking when stderr is gone, and returns `code`.
 fn fail(msg: impl Display, code: u8) -> ExitCode {
     let _ = writeln!(io::stderr(), "error: {msg}");
     ExitCode::from(code)
+}
+
+/// How a front end's run ended, as the process exit: 0, 128 + the signal's number, or the
+/// error (on stderr) with its [`Error::exit_code`].
+fn exit(result: Result<Outcome, Error>) -> ExitCode {
+    match result {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(e) => fail(&e, e.exit_code()),
+    }
 }
 
 /// A value longer than this is shown by its start and its length in error messages.
@@ -105,11 +114,11 @@ fn main() -> ExitCode {
             return sweep::run(&a);
         }
         Some(SubCommand::Paper(a)) => return paper::run(&a),
-        Some(SubCommand::Attach(a)) => return attach::attach(&a),
-        Some(SubCommand::Replay(a)) => return attach::replay(&a),
+        Some(SubCommand::Attach(a)) => return exit(attach::attach(&a)),
+        Some(SubCommand::Replay(a)) => return exit(attach::replay(&a)),
         Some(SubCommand::Ls(a)) => {
             signals::default_action();
-            return attach::ls(&a);
+            return exit(attach::ls(&a).map(|()| Outcome::Quit));
         }
         Some(SubCommand::Bench(a)) => {
             signals::default_action();

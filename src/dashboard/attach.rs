@@ -9,7 +9,6 @@
 use std::io::{self, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -30,9 +29,6 @@ use crate::protocol::wire::{
     self, ClientMessage, ServerMessage, Welcome, WireCommand, MAX_SERVER_FRAME, VERSION,
 };
 use crate::protocol::{Command, EpochReport, NetInfo, RunInfo, RunState, Sample, Update};
-
-const EXIT_USAGE: u8 = 2;
-const EXIT_RUNTIME: u8 = 1;
 
 /// `relutui attach`.
 #[derive(Debug, Clone, Args)]
@@ -62,11 +58,6 @@ pub struct LsArgs {
     /// The directory holding the run directories.
     #[arg(value_name = "DIR", default_value = RUNS)]
     pub dir: PathBuf,
-}
-
-fn fail(msg: impl std::fmt::Display, code: u8) -> ExitCode {
-    let _ = writeln!(io::stderr(), "error: {msg}");
-    ExitCode::from(code)
 }
 
 /// Which run directory `attach RUN` means: a directory that holds a run, or a name under
@@ -231,14 +222,14 @@ impl Connection {
 }
 
 /// `relutui attach`: 0 after a detach (or a stop), 128 + N after signal N.
-pub fn attach(args: &AttachArgs) -> ExitCode {
+pub fn attach(args: &AttachArgs) -> Result<Outcome, Error> {
     let dir = match resolve(args.run.as_deref()) {
         Ok(d) => d,
-        Err(e) => return fail(e, EXIT_USAGE),
+        Err(e) => return Err(Error::Usage(e)),
     };
     let conn = match Connection::open(&dir, args.read_only) {
         Ok(c) => c,
-        Err(e) => return fail(e, EXIT_USAGE),
+        Err(e) => return Err(Error::Usage(e)),
     };
     let mut app = App::new(terminal::colors_enabled());
     app.mode = Mode::Attached {
@@ -265,10 +256,7 @@ pub fn attach(args: &AttachArgs) -> ExitCode {
     };
     let result = view(&mut app, source);
     conn.close();
-    match result {
-        Ok(outcome) => ExitCode::from(outcome.exit_code()),
-        Err(e) => fail(e, EXIT_RUNTIME),
-    }
+    result
 }
 
 /// Where a viewer's messages come from, and where its commands go (none for a replay).
@@ -397,17 +385,14 @@ pub fn replay_info(reports: &[EpochReport], meta: Option<&run_dir::Meta>) -> Run
 }
 
 /// `relutui replay RUN|LOG`.
-pub fn replay(args: &ReplayArgs) -> ExitCode {
+pub fn replay(args: &ReplayArgs) -> Result<Outcome, Error> {
     let (log, meta) = if args.run.is_dir() {
         let Some(meta) = run_dir::read_meta(&args.run) else {
-            return fail(
-                format_args!(
-                    "{}: not a run directory (no readable {}); give its log file instead",
-                    args.run.display(),
-                    run_dir::META
-                ),
-                EXIT_USAGE,
-            );
+            return Err(Error::Usage(format!(
+                "{}: not a run directory (no readable {}); give its log file instead",
+                args.run.display(),
+                run_dir::META
+            )));
         };
         let log = if meta.log.is_absolute() {
             meta.log.clone()
@@ -420,13 +405,13 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
     };
     let (reports, cut) = match run_dir::read_log(&log) {
         Ok(r) => r,
-        Err(e) => return fail(e, EXIT_USAGE),
+        Err(e) => return Err(Error::Usage(e)),
     };
     if reports.is_empty() {
-        return fail(
-            format_args!("{}: the log holds no epoch yet", log.display()),
-            EXIT_USAGE,
-        );
+        return Err(Error::Usage(format!(
+            "{}: the log holds no epoch yet",
+            log.display()
+        )));
     }
     let info = replay_info(&reports, meta.as_ref());
     let epochs = reports.last().map_or(0, |r| r.epoch);
@@ -450,31 +435,28 @@ pub fn replay(args: &ReplayArgs) -> ExitCode {
         samples: never(),
         commands: None,
     };
-    match view(&mut app, source) {
-        Ok(outcome) => ExitCode::from(outcome.exit_code()),
-        Err(e) => fail(e, EXIT_RUNTIME),
-    }
+    view(&mut app, source)
 }
 
 /// `relutui ls [DIR]`: one line per run.
-pub fn ls(args: &LsArgs) -> ExitCode {
+pub fn ls(args: &LsArgs) -> Result<(), Error> {
     let runs = match run_dir::list(&args.dir) {
         Ok(r) => r,
         Err(e) if e.kind() == io::ErrorKind::NotFound && args.dir == Path::new(RUNS) => {
             println!("no runs: {RUNS}/ does not exist here (runs start in it by default)");
-            return ExitCode::SUCCESS;
+            return Ok(());
         }
         Err(e) => {
-            return fail(
-                format_args!("{}: cannot list it: {e}", args.dir.display()),
-                EXIT_USAGE,
-            )
+            return Err(Error::Usage(format!(
+                "{}: cannot list it: {e}",
+                args.dir.display()
+            )))
         }
     };
     let mut out = io::stdout().lock();
     if runs.is_empty() {
         let _ = writeln!(out, "no runs in {}", args.dir.display());
-        return ExitCode::SUCCESS;
+        return Ok(());
     }
     let width = runs
         .iter()
@@ -514,5 +496,5 @@ pub fn ls(args: &LsArgs) -> ExitCode {
             r.state.name()
         );
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
