@@ -30,8 +30,16 @@ pub enum Command {
     SetNetL1 { net: usize, l1: f32 },
     /// Re-initialise every network from a new seed, keeping the data and settings.
     Reinit { seed: u64 },
-    /// Which hidden layer of which network the activation snapshots should show.
+    /// Which hidden layer of which network this process's own front end watches: its
+    /// snapshot is [`Sample::activations`].
     Focus { net: usize, layer: usize },
+    /// What attached viewer `viewer` watches (`None`: it has gone). Sent by the control
+    /// socket's bridge, never by a viewer itself: every distinct focus gets its own snapshot
+    /// in [`Sample::watched`], so two viewers on different layers each see their own.
+    Watch {
+        viewer: u64,
+        focus: Option<(usize, usize)>,
+    },
     /// Re-initialise the incoming weights (Glorot uniform, seeded) and zero the bias of every
     /// hidden unit that was active on no claims-subset example at the latest measurement (the
     /// end of the last epoch, or initialisation). Answered by [`Update::Revived`].
@@ -180,13 +188,28 @@ pub struct Sample {
     pub losses: Vec<f32>,
     /// Training examples per second over the recent batches (all networks together in lockstep).
     pub examples_per_sec: f64,
-    /// The focused layer's activations on the heatmap batch.
+    /// The focused layer's activations on the heatmap batch (the focus of [`Command::Focus`]).
     pub activations: Option<ActivationSnapshot>,
+    /// The snapshots of the other layers that attached viewers watch ([`Command::Watch`]), one
+    /// per distinct layer; empty without viewers.
+    pub watched: Vec<ActivationSnapshot>,
     /// Per network, per hidden layer: the running fraction of exact zeros over the newest
     /// training batches ([`LIVE_BATCHES`]); empty for a network with none yet
     /// (the start, a re-initialisation, a divergence). The epoch-end validation figure
     /// ([`EpochReport::sparsity`]) stays the figure of record.
     pub live_sparsity: Vec<Vec<f64>>,
+}
+
+impl Sample {
+    /// The snapshot of `focus` (`(net, layer)`), or, while a layer is pre-trained (every
+    /// snapshot then shows that layer's code), the first of the same network; else the main one.
+    pub fn snapshot_for(&self, focus: (usize, usize)) -> Option<&ActivationSnapshot> {
+        let all = || self.activations.iter().chain(&self.watched);
+        all()
+            .find(|a| (a.net, a.layer) == focus)
+            .or_else(|| all().find(|a| a.net == focus.0))
+            .or(self.activations.as_ref())
+    }
 }
 
 /// Activations of one hidden layer on the fixed heatmap batch.

@@ -73,6 +73,7 @@ fn feed(app: &mut App, epochs: usize) {
                     units: UNITS,
                     values: vec![0.5; 48 * UNITS],
                 }),
+                watched: Vec::new(),
                 live_sparsity: vec![vec![0.5; 3], vec![0.0; 3]],
             }));
         }

@@ -83,6 +83,7 @@ fn the_phase_has_its_own_panel_rate_and_history() {
             losses: vec![loss],
             examples_per_sec: 1000.0,
             live_sparsity: Vec::new(),
+            watched: Vec::new(),
             activations: Some(ActivationSnapshot {
                 net: 0,
                 layer: 1,

@@ -145,6 +145,7 @@ fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
                     .collect(),
                 examples_per_sec: 731.4,
                 activations: None,
+                watched: Vec::new(),
                 live_sparsity: live(nets, layers, epoch as f64 + k as f64 / 40.0),
             }));
         }
@@ -170,6 +171,7 @@ fn running(nets: &[(&str, bool)], hidden: &[usize], color: bool) -> App {
         losses: vec![0.05; nets.len()],
         examples_per_sec: 731.4,
         activations: Some(snapshot(0, 0, hidden[0])),
+        watched: Vec::new(),
         live_sparsity: live(nets, layers, 3.5),
     }));
     app.update(Event::Tick(Duration::from_secs(83)));
@@ -517,6 +519,7 @@ fn mid_first_epoch(color: bool) -> App {
         losses: vec![1.9, 2.1],
         examples_per_sec: 731.4,
         activations: Some(snapshot(0, 0, PAPER[0])),
+        watched: Vec::new(),
         live_sparsity: vec![vec![0.488, 0.512, 0.547], vec![0.0; 3]],
     }));
     app.update(Event::Tick(Duration::from_secs(1)));

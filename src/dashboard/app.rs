@@ -658,6 +658,7 @@ mod tests {
             losses: vec![loss, loss * 2.0],
             examples_per_sec: 1234.0,
             activations: None,
+            watched: Vec::new(),
             live_sparsity: Vec::new(),
         }
     }

@@ -196,7 +196,10 @@ impl Connection {
             .name("attach-out".into())
             .spawn(move || {
                 for c in command_rx {
-                    let msg = ClientMessage::Command(WireCommand::from(&c));
+                    let Some(wire) = WireCommand::from_command(&c) else {
+                        continue;
+                    };
+                    let msg = ClientMessage::Command(wire);
                     if wire::write_message(&mut output, &msg).is_err() {
                         return;
                     }

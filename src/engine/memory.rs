@@ -8,9 +8,9 @@
 //! and the last good state), once more as checkpoint bytes while a save is written, the
 //! per-network training and evaluation workspaces (pre-activations, activations and deltas of
 //! every layer for a batch or an evaluation chunk), the claims buffers (every layer's
-//! activations on the 1,000-example probe, the widest layer on the 2,000 fitting examples)
-//! and the dataset's bytes, twice while it loads. It is a little above what a default run
-//! measures (about 105 MB resident), never below it, and it is computed in `f64` so that no
+//! activations on the 1,000-example probe, the widest layer twice on the 2,000 fitting
+//! examples) and the dataset's bytes, twice while it loads. It is a little above what a
+//! default run measures (about 105 MB resident), never below it, and it is computed in `f64` so that no
 //! flag can overflow it.
 
 use std::fmt::Write as _;
@@ -64,7 +64,7 @@ pub fn estimate(config: &RunConfig, input: usize, examples: usize, checkpoint: b
     let batch_bytes = nets * batch * (3.0 * units + input as f64) * f32s;
     let eval = nets * EVAL_CHUNK * 3.0 * units * f32s
         + 1000.0 * (units + input as f64) * f32s
-        + 2000.0 * widest * f32s;
+        + 2.0 * 2000.0 * widest * f32s;
     let data = 2.0 * (examples as f64) * (input as f64 + 1.0);
     let hidden = format!("--hidden {}", short_list(&config.hidden));
     let mut parts = vec![

@@ -65,6 +65,10 @@ pub struct Trainer {
     batch_y: Vec<u8>,
     heatmap_batch: Array2<f32>,
     focus: (usize, usize),
+    /// What attached viewers watch, by viewer ([`Command::Watch`]).
+    ///
+    /// [`Command::Watch`]: crate::protocol::Command::Watch
+    watchers: std::collections::BTreeMap<u64, (usize, usize)>,
     samples_enabled: bool,
     /// Train the networks on one thread each (the default when the machine has several cores).
     parallel: bool,
@@ -100,6 +104,7 @@ impl Trainer {
             batch_y: Vec::with_capacity(config.batch_size),
             heatmap_batch: data.valid.inputs(0..heatmap_n),
             focus: (0, 0),
+            watchers: std::collections::BTreeMap::new(),
             samples_enabled: true,
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
             claims: Claims::new(&data, config.seed),

@@ -40,8 +40,8 @@ use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender, TrySendErr
 use crate::engine::trainer::{self, Trainer, TrainerHandle};
 use crate::frontend::run_dir::{RunDir, ShortPath, SOCKET};
 use crate::protocol::wire::{
-    self, ClientMessage, Refusal, ServerMessage, Welcome, WireRunInfo, WireRunState, WireSample,
-    WireUpdate, MAX_CLIENT_FRAME, MAX_VIEWERS, VERSION,
+    self, ClientMessage, Refusal, ServerMessage, Welcome, WireCommand, WireRunInfo, WireRunState,
+    WireSample, WireUpdate, MAX_CLIENT_FRAME, MAX_VIEWERS, VERSION,
 };
 use crate::protocol::{Command, EpochReport, Position, Sample, Update};
 
@@ -86,6 +86,8 @@ struct Hub {
 
 struct Client {
     id: u64,
+    /// The layer it watches (its last `Focus`), for its own heatmap.
+    focus: Option<(usize, usize)>,
     updates: Sender<Frame>,
     samples: Sender<Frame>,
     /// The hub's own handle on the sample slot, to replace a sample the viewer has not taken.
@@ -308,7 +310,7 @@ fn serve(shared: &Arc<Shared>, mut stream: UnixStream) {
         Err(e) => Err(e),
     };
     if writer.is_ok() {
-        read_commands(shared, &mut stream, read_only);
+        read_commands(shared, &mut stream, read_only, id);
     }
     unregister(shared, id);
     let _ = stream.shutdown(std::net::Shutdown::Both);
@@ -344,6 +346,7 @@ fn register(shared: &Shared, stream: &UnixStream, read_only: bool) -> Option<Reg
     let (samples_tx, samples_rx) = bounded(1);
     hub.clients.push(Client {
         id,
+        focus: None,
         updates: updates_tx,
         samples: samples_tx,
         stale: samples_rx.clone(),
@@ -354,6 +357,12 @@ fn register(shared: &Shared, stream: &UnixStream, read_only: bool) -> Option<Reg
 
 fn unregister(shared: &Shared, id: u64) {
     lock(&shared.hub).clients.retain(|c| c.id != id);
+    if let Some(commands) = lock(&shared.commands).as_ref() {
+        let _ = commands.send(Command::Watch {
+            viewer: id,
+            focus: None,
+        });
+    }
 }
 
 /// The viewer's writer: welcome, history, then live frames until the viewer or the run goes.
@@ -381,16 +390,30 @@ fn write_all(
     }
 }
 
-/// The viewer's commands, until it goes or breaks the protocol.
-fn read_commands(shared: &Shared, stream: &mut UnixStream, read_only: bool) {
+/// The viewer's commands, until it goes or breaks the protocol. Its `Focus` is its own: the
+/// trainer is asked to snapshot that layer too ([`Command::Watch`]), and the viewer gets it.
+fn read_commands(shared: &Shared, stream: &mut UnixStream, read_only: bool, id: u64) {
     loop {
         match wire::read_message::<ClientMessage>(stream, MAX_CLIENT_FRAME, PATIENCE) {
             Ok(ClientMessage::Command(cmd)) => {
                 if read_only && !cmd.is_view_only() {
                     continue;
                 }
+                let cmd = match cmd {
+                    WireCommand::Focus { net, layer } => {
+                        let mut hub = lock(&shared.hub);
+                        if let Some(c) = hub.clients.iter_mut().find(|c| c.id == id) {
+                            c.focus = Some((net, layer));
+                        }
+                        Command::Watch {
+                            viewer: id,
+                            focus: Some((net, layer)),
+                        }
+                    }
+                    other => other.into(),
+                };
                 if let Some(commands) = lock(&shared.commands).as_ref() {
-                    let _ = commands.send(cmd.into());
+                    let _ = commands.send(cmd);
                 }
             }
             // A second hello is a confused viewer: drop it.
@@ -440,9 +463,24 @@ impl Hub {
         if self.clients.is_empty() {
             return;
         }
-        let frame: Frame = wire::encode(&ServerMessage::Sample(WireSample::from(s))).into();
+        // Encoded once per distinct heatmap, whatever the number of viewers.
+        let mut frames: Vec<(Option<(usize, usize)>, Frame)> = Vec::new();
         for c in &self.clients {
-            if let Err(TrySendError::Full(f)) = c.samples.try_send(Arc::clone(&frame)) {
+            let snapshot = match c.focus {
+                Some(f) => s.snapshot_for(f),
+                None => s.activations.as_ref(),
+            };
+            let key = snapshot.map(|a| (a.net, a.layer));
+            let frame = if let Some((_, f)) = frames.iter().find(|(k, _)| *k == key) {
+                Arc::clone(f)
+            } else {
+                let f: Frame =
+                    wire::encode(&ServerMessage::Sample(WireSample::for_viewer(s, snapshot)))
+                        .into();
+                frames.push((key, Arc::clone(&f)));
+                f
+            };
+            if let Err(TrySendError::Full(f)) = c.samples.try_send(frame) {
                 let _ = c.stale.try_recv();
                 let _ = c.samples.try_send(f);
             }

@@ -170,9 +170,11 @@ impl WireCommand {
     }
 }
 
-impl From<&Command> for WireCommand {
-    fn from(c: &Command) -> Self {
-        match *c {
+impl WireCommand {
+    /// The wire form of a front end's command; `None` for [`Command::Watch`], which the
+    /// bridge makes for the trainer and no viewer sends.
+    pub fn from_command(c: &Command) -> Option<Self> {
+        Some(match *c {
             Command::Pause => Self::Pause,
             Command::Resume => Self::Resume,
             Command::Step => Self::Step,
@@ -186,7 +188,8 @@ impl From<&Command> for WireCommand {
             Command::Checkpoint => Self::Checkpoint,
             Command::RestoreLastGood => Self::RestoreLastGood,
             Command::Quit => Self::Stop,
-        }
+            Command::Watch { .. } => return None,
+        })
     }
 }
 
@@ -481,6 +484,14 @@ pub struct WireSnapshot {
 
 impl From<&Sample> for WireSample {
     fn from(s: &Sample) -> Self {
+        Self::for_viewer(s, s.activations.as_ref())
+    }
+}
+
+impl WireSample {
+    /// The sample as one viewer gets it: with `snapshot`, the one of the layer it watches
+    /// ([`Sample::snapshot_for`]).
+    pub fn for_viewer(s: &Sample, snapshot: Option<&ActivationSnapshot>) -> Self {
         Self {
             at: s.at,
             losses: s
@@ -502,7 +513,7 @@ impl From<&Sample> for WireSample {
                         .collect()
                 })
                 .collect(),
-            activations: s.activations.as_ref().map(|a| WireSnapshot {
+            activations: snapshot.map(|a| WireSnapshot {
                 net: a.net,
                 layer: a.layer,
                 examples: a.examples,
@@ -529,6 +540,7 @@ impl From<WireSample> for Sample {
                 .collect(),
             examples_per_sec: s.examples_per_sec,
             live_sparsity: s.live_sparsity,
+            watched: Vec::new(),
             activations: s.activations.and_then(|a| {
                 // A snapshot whose size does not add up is dropped, never drawn out of bounds.
                 (a.examples.checked_mul(a.units) == Some(a.values.len())).then_some(
@@ -712,6 +724,7 @@ mod tests {
             losses: vec![f32::NAN, 0.5],
             examples_per_sec: 10.0,
             activations: None,
+            watched: Vec::new(),
             live_sparsity: vec![vec![0.5, 0.25]],
         };
         let wire = WireSample::from(&s);
@@ -741,11 +754,16 @@ mod tests {
             Command::RestoreLastGood,
             Command::Quit,
         ] {
-            let wire = WireCommand::from(&c);
+            let wire = WireCommand::from_command(&c).unwrap();
             let json = serde_json::to_string(&wire).unwrap();
             let back: WireCommand = serde_json::from_str(&json).unwrap();
             assert_eq!(Command::from(back), c, "{json}");
         }
+        let watch = Command::Watch {
+            viewer: 3,
+            focus: Some((1, 2)),
+        };
+        assert_eq!(WireCommand::from_command(&watch), None, "the bridge's own");
     }
 
     #[test]

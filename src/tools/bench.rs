@@ -22,6 +22,8 @@ use crate::engine::nn::{Activation, Kernels, Mlp, Workspace};
 use crate::engine::trainer::{self, Trainer};
 use crate::protocol::{RunState, Update};
 
+mod viewers;
+
 /// Flags of `relutui bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -76,6 +78,17 @@ pub struct BenchArgs {
     /// so that their ratios share the machine's state. Default: the level in force (--simd).
     #[arg(long, value_name = "LIST", value_parser = parse_levels)]
     pub levels: Option<::std::vec::Vec<Level>>,
+
+    /// Measure only what N attached viewers cost a run: a headless rectifier (--hidden) on
+    /// mnist10k for --viewer-epochs epochs, with N protocol clients reading every frame on
+    /// every other epoch and none on the others; prints the two median epoch times and their
+    /// ratio (the README's figure: under 1.05 for 3 viewers).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub viewers: Option<u16>,
+
+    /// Epochs of the --viewers run (the first warms up and counts for neither kind).
+    #[arg(long, value_name = "N", default_value_t = 13, value_parser = clap::value_parser!(u16).range(3..))]
+    pub viewer_epochs: u16,
 }
 
 fn parse_levels(s: &str) -> Result<Vec<Level>, String> {
@@ -227,6 +240,26 @@ pub fn check_args(args: &BenchArgs) -> Result<(), String> {
 
 pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
     let mut stdout = io::stdout().lock();
+    if let Some(n) = args.viewers {
+        let m = viewers::measure(
+            usize::from(n),
+            usize::from(args.viewer_epochs),
+            &args.hidden,
+        )?;
+        serde_json::to_writer(&mut stdout, &m)?;
+        stdout.write_all(b"\n")?;
+        crate::say!(
+            "{} viewers on {} of {} epochs ({}): median epoch {:.3} s with, {:.3} s without, ratio {:.3}",
+            m.viewers,
+            m.attached.iter().filter(|&&a| a).count(),
+            m.epochs,
+            m.simd,
+            m.median_epoch_seconds_with,
+            m.median_epoch_seconds_without,
+            m.ratio
+        );
+        return Ok(());
+    }
     // First, in a process that has loaded nothing else yet.
     if args.memory_epochs > 0 {
         let m = measure_memory(args.memory_epochs, args.seed)?;

@@ -131,17 +131,21 @@ impl WithSimd for Forward<'_, '_> {
         } = self;
         let lanes = std::mem::size_of::<S::f32s>() / std::mem::size_of::<f32>();
         let block = BLOCK_VECTORS * lanes;
-        for (i, mut row) in out.axis_iter_mut(Axis(0)).enumerate() {
-            let o = row.as_slice_mut().expect("output rows are contiguous");
-            let (index, value) = nz.example(i);
-            let mut j = 0;
-            while j < cols.len() {
-                let width = if cols.len() - j >= block {
-                    block
-                } else {
-                    cols.len() - j
-                };
-                let col = cols.start + j;
+        // Column blocks outside, examples inside: one block of the weights stays in L2
+        // while every example of the batch goes by (examples outside streamed all the
+        // weights from memory once per example). Each output still sums its inputs in the
+        // same order, so the result is the same to the bit.
+        let mut j = 0;
+        while j < cols.len() {
+            let width = if cols.len() - j >= block {
+                block
+            } else {
+                cols.len() - j
+            };
+            let col = cols.start + j;
+            for (i, mut row) in out.axis_iter_mut(Axis(0)).enumerate() {
+                let o = row.as_slice_mut().expect("output rows are contiguous");
+                let (index, value) = nz.example(i);
                 let (head, tail) = S::as_mut_simd_f32s(&mut o[j..j + width]);
                 if let Ok(head) = <&mut [S::f32s; BLOCK_VECTORS]>::try_from(&mut *head) {
                     let mut acc = *head;
@@ -169,8 +173,8 @@ impl WithSimd for Forward<'_, '_> {
                         }
                     }
                 }
-                j += width;
             }
+            j += width;
         }
     }
 }

@@ -227,6 +227,13 @@ impl Trainer {
                 self.focus = (net, layer);
                 return Flow::Refocus;
             }
+            Command::Watch { viewer, focus } => {
+                match focus {
+                    Some(f) => self.watchers.insert(viewer, f),
+                    None => self.watchers.remove(&viewer),
+                };
+                return Flow::Refocus;
+            }
             // Commands that do not apply in this state (pause while paused, …) change nothing.
             _ => return Flow::Go,
         };
@@ -254,6 +261,7 @@ impl Trainer {
                 l
             })
             .collect();
+        let (activations, watched) = self.snapshots();
         Sample {
             at: self.pretrain_position().unwrap_or(self.pos),
             losses,
@@ -262,7 +270,8 @@ impl Trainer {
             } else {
                 0.0
             },
-            activations: self.snapshot(),
+            activations,
+            watched,
             live_sparsity: self.nets.iter().map(|n| n.live.fractions()).collect(),
         }
     }
