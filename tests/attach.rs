@@ -158,9 +158,16 @@ struct Run {
 impl Run {
     fn start(cwd: &Path, extra: &[&str]) -> Self {
         let dir = cwd.join("run");
+        // `--hidden` may be given once: the small default only where `extra` has none.
+        let hidden: &[&str] = if extra.contains(&"--hidden") {
+            &[]
+        } else {
+            &["--hidden", "40,40"]
+        };
         let child = Command::new(BIN)
             .current_dir(cwd)
-            .args(["--headless", "--hidden", "40,40", "--run-dir", "run"])
+            .args(["--headless", "--run-dir", "run"])
+            .args(hidden)
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
