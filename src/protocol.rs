@@ -379,6 +379,11 @@ pub struct ClaimsReport {
     /// are empty are left out; `null` when that is every example (a silent layer). Higher is
     /// more stable.
     pub active_set_stability: Vec<Option<f64>>,
+    /// Disentangling without an on-rule: mean over probe examples of the relative change
+    /// `‖h(x+ε) − h(x)‖₂ / ‖h(x)‖₂` under the same noise (examples whose clean activations
+    /// are all 0 left out; `null` when that is every one). Lower is more stable. Unlike the
+    /// overlap above it does not depend on what counts as on, so it compares tanh fairly.
+    pub activation_change: Vec<Option<f64>>,
     /// Variable-size representation: the distribution over probe examples of the number of
     /// on-units per example.
     pub active_units_hist: Vec<ActiveUnitsHist>,

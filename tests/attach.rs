@@ -158,16 +158,9 @@ struct Run {
 impl Run {
     fn start(cwd: &Path, extra: &[&str]) -> Self {
         let dir = cwd.join("run");
-        // `--hidden` may be given once: the small default only where `extra` has none.
-        let hidden: &[&str] = if extra.contains(&"--hidden") {
-            &[]
-        } else {
-            &["--hidden", "40,40"]
-        };
         let child = Command::new(BIN)
             .current_dir(cwd)
-            .args(["--headless", "--run-dir", "run"])
-            .args(hidden)
+            .args(["--headless", "--hidden", "40,40", "--run-dir", "run"])
             .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -403,7 +396,7 @@ impl Drop for RemoveUser {
 #[test]
 fn each_viewer_gets_the_heatmap_of_its_own_layer() {
     let tmp = tempfile::tempdir().unwrap();
-    let _run = Run::start(tmp.path(), &["--epochs", "100000", "--hidden", "40,30,20"]);
+    let _run = Run::start(tmp.path(), &["--epochs", "100000"]);
     let dir = tmp.path().join("run");
     let open = || wait_until("a viewer to attach", || Connection::open(&dir, true).ok());
     let (a, b) = (open(), open());
@@ -411,24 +404,23 @@ fn each_viewer_gets_the_heatmap_of_its_own_layer() {
         .send(relutui::protocol::Command::Focus { net: 0, layer: 0 })
         .unwrap();
     b.commands
-        .send(relutui::protocol::Command::Focus { net: 1, layer: 2 })
+        .send(relutui::protocol::Command::Focus { net: 1, layer: 1 })
         .unwrap();
     // Samples sent before the trainer saw a focus may show another layer: wait for the own.
-    let own = |conn: &Connection, want: (usize, usize), units: usize| {
+    let own = |conn: &Connection, want: (usize, usize)| {
         wait_until(&format!("a heatmap of {want:?}"), || {
             let s = conn.samples.recv_timeout(TIMEOUT).ok()?;
             let a = s.activations?;
-            ((a.net, a.layer) == want).then_some(a.units)
-        }) == units
+            ((a.net, a.layer) == want).then_some(a.values.len())
+        })
     };
-    assert!(
-        own(&a, (0, 0), 40),
-        "viewer A gets layer 1 of the rectifier (40 units)"
+    // 48 probe examples × 40 units.
+    assert_eq!(
+        own(&a, (0, 0)),
+        48 * 40,
+        "viewer A: layer 1 of the rectifier"
     );
-    assert!(
-        own(&b, (1, 2), 20),
-        "viewer B gets layer 3 of tanh (20 units)"
-    );
+    assert_eq!(own(&b, (1, 1)), 48 * 40, "viewer B: layer 2 of tanh");
     // Both at once, for a while: once focused, each keeps getting only its own layer.
     for _ in 0..5 {
         let sa = a.samples.recv_timeout(TIMEOUT).expect("A's samples go on");
@@ -436,7 +428,7 @@ fn each_viewer_gets_the_heatmap_of_its_own_layer() {
         let la = sa.activations.map(|s| (s.net, s.layer));
         let lb = sb.activations.map(|s| (s.net, s.layer));
         assert_eq!(la, Some((0, 0)), "A's heatmap moved to {la:?}");
-        assert_eq!(lb, Some((1, 2)), "B's heatmap moved to {lb:?}");
+        assert_eq!(lb, Some((1, 1)), "B's heatmap moved to {lb:?}");
     }
     a.close();
     b.close();

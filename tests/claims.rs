@@ -61,11 +61,22 @@ fn reports_carry_the_claims_and_dead_units_can_be_revived() {
         assert!(c.flops_if_sparse < c.flops_dense);
         let dense = f64::from(784 * 32 + 32 * 16 + 16 * 10);
         assert!((c.flops_dense - dense).abs() < 0.5);
+        // Noise of σ 0.05 moves the activations of every layer that has any.
+        assert_eq!(c.activation_change.len(), 2);
+        assert!(
+            c.activation_change[0].is_some(),
+            "{:?}",
+            c.activation_change
+        );
+        for change in c.activation_change.iter().flatten() {
+            assert!(change.is_finite() && *change > 0.0, "{change}");
+        }
         // The JSON line has the fields at the top level and reads back.
         let line = serde_json::to_string(r).unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
         for f in [
             "active_set_stability",
+            "activation_change",
             "active_units_hist",
             "flops_if_sparse",
             "died_this_epoch",

@@ -108,10 +108,11 @@ fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
     handle.commands.send(Command::Quit).unwrap();
     handle.thread.join().unwrap();
     // The claims probe's noise and its linear probes' batch order come from the run's --seed,
-    // which `r` does not change: those three fields are the only ones allowed to differ.
+    // which `r` does not change: those four fields are the only ones allowed to differ.
     let seeded_by_the_run = |mut v: serde_json::Value| {
         for f in [
             "active_set_stability",
+            "activation_change",
             "linear_probe_error",
             "linear_probe_error_pixels",
         ] {

@@ -458,6 +458,9 @@ fn report_with_claims(
         active_set_stability: (0..layers)
             .map(|l| Some(if bounded { 0.61 } else { 0.87 } - 0.03 * l as f64))
             .collect(),
+        activation_change: (0..layers)
+            .map(|l| Some(if bounded { 0.12 } else { 0.21 } + 0.04 * l as f64))
+            .collect(),
         active_units_hist: (0..layers).map(hist).collect(),
         active_ink_correlation: (0..layers)
             .map(|l| (l < 2).then_some(if bounded { 0.12 } else { 0.58 }))

@@ -272,34 +272,41 @@ fn next_layer_activations<'b>(
 }
 
 /// Per hidden layer, the mean Jaccard overlap between the on-units for the clean probe inputs
-/// (`clean`, already computed) and for their noisy copies, which are run chunk by chunk and
-/// never stored whole.
+/// (`clean`, already computed) and for their noisy copies, and the mean relative change of
+/// the activations ([`stability::relative_change_sum`]). The noisy copies are run chunk by
+/// chunk and never stored whole.
 fn noisy_stability(
     mlp: &Mlp,
     noisy: &ArrayView2<'_, f32>,
     clean: &[Array2<f32>],
     rules: &[OnRule],
     ws: &mut Workspace,
-) -> Vec<Option<f64>> {
+) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
     let mut sums = vec![(0.0, 0usize); clean.len()];
+    let mut changes = vec![(0.0, 0usize); clean.len()];
     let mut start = 0;
     while start < noisy.nrows() {
         let end = (start + ws.capacity()).min(noisy.nrows());
         mlp.forward(noisy.slice(s![start..end, ..]), ws);
-        for (l, (sum, rows)) in sums.iter_mut().enumerate() {
-            let (s, r) = stability::jaccard_sum(
-                &clean[l].slice(s![start..end, ..]),
-                &ws.hidden(l),
-                rules[l],
-            );
-            *sum += s;
-            *rows += r;
+        for (l, ((sum, rows), (change, counted))) in
+            sums.iter_mut().zip(changes.iter_mut()).enumerate()
+        {
+            let block = clean[l].slice(s![start..end, ..]);
+            let (overlap, overlap_rows) = stability::jaccard_sum(&block, &ws.hidden(l), rules[l]);
+            *sum += overlap;
+            *rows += overlap_rows;
+            let (moved, moved_rows) = stability::relative_change_sum(&block, &ws.hidden(l));
+            *change += moved;
+            *counted += moved_rows;
         }
         start = end;
     }
-    sums.into_iter()
-        .map(|(sum, rows)| (rows > 0).then(|| sum / rows as f64))
-        .collect()
+    let mean = |v: Vec<(f64, usize)>| -> Vec<Option<f64>> {
+        v.into_iter()
+            .map(|(sum, rows)| (rows > 0).then(|| sum / rows as f64))
+            .collect()
+    };
+    (mean(sums), mean(changes))
 }
 
 impl NetClaims {
@@ -348,7 +355,7 @@ impl NetClaims {
             .iter()
             .map(|h| OnRule::for_layer(mlp.activation(), &h.view()))
             .collect();
-        let stability = noisy_stability(mlp, &probe.noisy.view(), clean, &rules, ws);
+        let (stability, change) = noisy_stability(mlp, &probe.noisy.view(), clean, &rules, ws);
 
         let mut input_nnz = vec![probe.pixel_nnz];
         let mut report = ClaimsReport {
@@ -364,6 +371,7 @@ impl NetClaims {
             let hv = h.view();
             report.active_threshold.push(rule.threshold());
             report.active_set_stability.push(stability[l]);
+            report.activation_change.push(change[l]);
             let counts = representation::on_counts(&hv, rule);
             report
                 .active_units_hist

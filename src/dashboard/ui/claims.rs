@@ -86,6 +86,7 @@ fn fit(variants: Vec<Vec<Span<'_>>>, w: usize) -> Line<'_> {
 /// ```text
 /// claim (↑ higher / ↓ lower is better)   h1    h2    h3
 /// 1 stability ↑ (0-1)                  0.83  0.80  0.77
+/// 1 change ↓ ‖Δh‖/‖h‖                   0.21  0.25  0.30
 /// 2 on-units p50 (of 1000)              300   280   260
 /// 3 probe error ↓ (px 8.1%)            3.2%  3.0%  2.9%
 /// 4 zeros save ↑ 62% of multiply-adds, on h≠0
@@ -112,16 +113,18 @@ fn lines<'a>(app: &App, net: usize, c: &ClaimsReport, w: usize, height: usize) -
     let labels_long = [
         "claim (↑/↓ better)".to_string(),
         "1 stability ↑ (0-1)".to_string(),
+        "1 change ↓ ‖Δh‖/‖h‖".to_string(),
         format!("2 on-units p50{of_units}"),
         format!("3 probe error ↓ px {px}"),
     ];
     let labels_short = [
         "claim".to_string(),
         "1 stabil. ↑".to_string(),
+        "1 change ↓".to_string(),
         "2 on p50".to_string(),
         format!("3 probe ↓ px{px}"),
     ];
-    let fits = |l: &[String; 4]| l.iter().all(|t| t.chars().count() <= label_w);
+    let fits = |l: &[String; 5]| l.iter().all(|t| t.chars().count() <= label_w);
     let labels = if fits(&labels_long) {
         labels_long
     } else {
@@ -133,7 +136,10 @@ fn lines<'a>(app: &App, net: usize, c: &ClaimsReport, w: usize, height: usize) -
             1 => opt(c.active_set_stability.get(layer).copied().flatten(), |s| {
                 format!("{s:.2}")
             }),
-            2 => c
+            2 => opt(c.activation_change.get(layer).copied().flatten(), |s| {
+                format!("{s:.2}")
+            }),
+            3 => c
                 .active_units_hist
                 .get(layer)
                 .map_or_else(|| "-".into(), |h| format!("{:.0}", h.p50)),

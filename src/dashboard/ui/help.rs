@@ -35,7 +35,7 @@ pub const READING: [&str; 20] = [
     "heatmap: the probe examples now; blank 0, faint small, strong large",
     "claims (c), measured on a fixed validation probe at each epoch end:",
     "  1 stability ↑: overlap (0-1) of the on-units with and without",
-    "    noise on the input (information disentangling)",
+    "    input noise (disentangling); change ↓: ‖Δh‖/‖h‖, needs no on-rule",
     "  2 on-units: units on per example, median and 5-95% (of the layer)",
     "    ink r: correlation with the input's ink (variable size)",
     "  3 probe ↓: error of a linear classifier on the layer (separable);",

@@ -1,6 +1,11 @@
 //! Disentangling (claim 1): how much the set of on-units of an example changes under a small,
 //! fixed perturbation of its input. A sparse code whose active set barely moves is the
 //! paper's "information disentangling" argument made measurable.
+//!
+//! The overlap of on-sets depends on what counts as on: for tanh (on when `|h| > 0.1·max`)
+//! nearly every unit is on, and two near-full sets overlap near 1 whatever the code does. So
+//! a second figure needs no on-rule: the relative change of the whole activation vector,
+//! `‖h(x+ε) − h(x)‖ / ‖h(x)‖` ([`relative_change_sum`]), comparable across activations.
 
 use ndarray::{Array2, ArrayView2, Axis, Zip};
 use rand::{Rng, SeedableRng};
@@ -140,5 +145,51 @@ mod tests {
         let zeros = Array2::<f32>::zeros((10, 10));
         let clamped = noisy_copy(&zeros.view(), NOISE_SIGMA, 1);
         assert!(clamped.iter().all(|&v| (0.0..=1.0).contains(&v)));
+    }
+}
+
+/// The sum over rows of `‖noisy − clean‖₂ / ‖clean‖₂` and the number of rows that count (those
+/// whose clean activations are not all 0), so that blocks of examples combine exactly. Lower
+/// is more stable; it needs no on-rule.
+pub fn relative_change_sum(
+    clean: &ArrayView2<'_, f32>,
+    noisy: &ArrayView2<'_, f32>,
+) -> (f64, usize) {
+    assert_eq!(
+        clean.dim(),
+        noisy.dim(),
+        "clean and noisy activations differ in shape"
+    );
+    let (mut sum, mut rows) = (0.0, 0usize);
+    Zip::from(clean.axis_iter(Axis(0)))
+        .and(noisy.axis_iter(Axis(0)))
+        .for_each(|c, n| {
+            let (mut diff, mut norm) = (0.0f64, 0.0f64);
+            for (&a, &b) in c.iter().zip(n) {
+                diff += f64::from(b - a).powi(2);
+                norm += f64::from(a).powi(2);
+            }
+            if norm > 0.0 {
+                sum += (diff / norm).sqrt();
+                rows += 1;
+            }
+        });
+    (sum, rows)
+}
+
+#[cfg(test)]
+mod change_tests {
+    use ndarray::array;
+
+    use super::relative_change_sum;
+
+    #[test]
+    fn relative_change_is_the_norm_ratio_and_skips_silent_rows() {
+        let clean = array![[3.0f32, 4.0], [0.0, 0.0], [1.0, 0.0]];
+        let noisy = array![[3.0f32, 4.0], [5.0, 5.0], [1.0, 2.0]];
+        let (sum, rows) = relative_change_sum(&clean.view(), &noisy.view());
+        // Row 1: no change (0); row 2: silent, left out; row 3: ‖(0, 2)‖ / ‖(1, 0)‖ = 2.
+        assert_eq!(rows, 2);
+        assert!((sum - 2.0).abs() < 1e-12, "{sum}");
     }
 }
