@@ -284,15 +284,23 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
         .iter()
         .map(|&a| Mlp::new(input, &args.hidden, classes, a, args.seed))
         .collect();
+    let per_net = (train.len() / config::DEFAULT_BATCH_SIZE) as u64;
     for epoch in 0..args.warmup_epochs {
         let t0 = Instant::now();
+        let bar = warmup_bar(per_net * nets.len() as u64, epoch + 1, args.warmup_epochs);
         for net in &mut nets {
             let mut ws = Workspace::for_training(net, config::DEFAULT_BATCH_SIZE);
             let mut batches = Batches::new(train, config::DEFAULT_BATCH_SIZE);
-            for _ in 0..train.len() / config::DEFAULT_BATCH_SIZE {
+            for _ in 0..per_net {
                 let (x, y) = batches.next_batch();
                 net.train_step(x, y, config::DEFAULT_LR, config::DEFAULT_L1, &mut ws);
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
             }
+        }
+        if let Some(b) = bar {
+            b.finish_and_clear();
         }
         crate::say!(
             "warm-up epoch {} of {}: {:.1} s",
@@ -321,6 +329,22 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
     }
     print_table(&table);
     Ok(())
+}
+
+/// A bar of warm-up batches with an ETA on stderr, only when stderr is a terminal.
+fn warmup_bar(batches: u64, epoch: usize, epochs: usize) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(batches);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "warm-up epoch {epoch}/{epochs} {{bar:30}} {{pos}}/{{len}} batches, eta {{eta}}"
+        ))
+        .expect("a valid template"),
+    );
+    Some(bar)
 }
 
 /// Consecutive mini-batches of a dataset, in file order, wrapping around. The inputs are

@@ -510,14 +510,19 @@ pub fn render(table: &Table) -> String {
     for r in &table.runs {
         let _ = writeln!(
             s,
-            "  {:<28} epochs {:>3}{}  best {:>3}  valid {:>8}  test {:>8}  {:>6.0} s",
+            "  {:<28} epochs {:>3}{}  best {:>3}  valid {:>8}  test {:>8}  {:>6} s",
             r.name,
             r.epochs,
             if r.done { " done" } else { "     " },
             r.best_epoch.map_or_else(|| "-".into(), |e| e.to_string()),
             pct(r.valid_error),
             pct(r.test_error),
-            r.seconds
+            // A run not started yet has no time (not "-0 s").
+            if r.epochs == 0 {
+                "-".into()
+            } else {
+                format!("{:.0}", r.seconds)
+            }
         );
     }
     s
