@@ -7,8 +7,8 @@
 //! batch and density: the speed-up of the sparse path (above 1: skipping zeros wins).
 
 use ndarray::Array2;
-use relutui::nn::simd::{self, Level};
-use relutui::nn::{Activation, Kernels, Mlp, Workspace};
+use relutui::engine::nn::simd::{self, Level};
+use relutui::engine::nn::{Activation, Kernels, Mlp, Workspace};
 use std::time::{Duration, Instant};
 
 fn input(rows: usize, cols: usize, density: f64) -> Array2<f32> {

@@ -1,27 +1,30 @@
-//! Command-line interface. Values are validated by the parsers in [`crate::config`], so a bad
+//! Command-line interface. Values are validated by the parsers in [`crate::engine::config`], so a bad
 //! value exits with code 2 and a message that names its flag.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::bench::BenchArgs;
-use crate::checkpoint::Checkpoint;
-use crate::config::{self, RunConfig};
-use crate::data::DatasetKind;
-use crate::hyper::PerNet;
-use crate::nn::Activation;
-use crate::paper::PaperArgs;
-use crate::plot::PlotArgs;
-use crate::sweep::SweepArgs;
+use crate::engine::checkpoint::Checkpoint;
+use crate::engine::config::{self, Activations, RunConfig, Widths};
+use crate::engine::data::DatasetKind;
+use crate::engine::hyper::PerNet;
+use crate::engine::nn::Activation;
+use crate::tools::bench::BenchArgs;
+use crate::tools::paper::PaperArgs;
+use crate::tools::plot::PlotArgs;
+use crate::tools::sweep::SweepArgs;
 
-/// Hidden-layer widths, from `--hidden 1000,1000,1000`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Widths(pub Vec<usize>);
+/// `--dataset` values. The engine knows no clap: its [`DatasetKind`] gets its flag here.
+impl ValueEnum for DatasetKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &DatasetKind::ALL
+    }
 
-/// Activations, from `--activations rectifier,tanh`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Activations(pub Vec<Activation>);
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()).help(self.about()))
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,12 +51,12 @@ pub struct Cli {
         long,
         global = true,
         value_name = "LEVEL",
-        value_parser = crate::nn::simd::parse_choice,
+        value_parser = crate::engine::nn::simd::parse_choice,
         help = "Vector instructions for the kernels: auto (the best this CPU has), avx512, avx2, \
 neon or scalar. A lower level than the CPU's best measures and tests that path; a level the CPU \
 lacks is refused. Also read from RELUTUI_SIMD (the flag wins)"
     )]
-    pub simd: Option<crate::nn::simd::Choice>,
+    pub simd: Option<crate::engine::nn::simd::Choice>,
 
     #[command(subcommand)]
     pub command: Option<SubCommand>,
@@ -87,13 +90,13 @@ pub enum SubCommand {
     /// Open the dashboard on a running run (headless, detached, or with its dashboard open
     /// elsewhere), through its control socket: the history so far, then live. q detaches and
     /// the run goes on; S stops the run.
-    Attach(crate::attach::AttachArgs),
+    Attach(crate::dashboard::attach::AttachArgs),
     /// Open a finished or crashed run in the dashboard from its log alone: every chart, the
     /// claims view, DONE.
-    Replay(crate::attach::ReplayArgs),
+    Replay(crate::dashboard::attach::ReplayArgs),
     /// List the runs in a directory: running, done or crashed, epochs, best validation error
     /// per network, and how to attach or replay each.
-    Ls(crate::attach::LsArgs),
+    Ls(crate::dashboard::attach::LsArgs),
 }
 
 /// The flags of a training run.
@@ -114,11 +117,11 @@ pub struct RunArgs {
     pub data_dir: Option<PathBuf>,
 
     /// Networks to train in lockstep: rectifier (or relu), tanh, softplus, sigmoid.
-    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh", value_parser = parse_activations)]
+    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh", value_parser = Activations::parse)]
     pub activations: Activations,
 
     /// Hidden-layer widths, comma-separated.
-    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = parse_widths)]
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = Widths::parse)]
     pub hidden: Widths,
 
     /// Examples per mini-batch (the paper uses 10).
@@ -194,7 +197,7 @@ pub struct RunArgs {
     /// softplus with a quadratic cost for rectifier and softplus layers, sigmoid with
     /// cross-entropy for tanh and sigmoid. Epoch lines say "phase": "pretrain". With --resume
     /// the phase comes from the checkpoint.
-    #[arg(long, value_name = "N", value_parser = crate::pretrain::parse_epochs, conflicts_with = "resume")]
+    #[arg(long, value_name = "N", value_parser = crate::engine::pretrain::parse_epochs, conflicts_with = "resume")]
     pub pretrain: Option<usize>,
 
     /// Learning rate of the pre-training phase, with --pretrain (`lr` keys change it while the
@@ -217,7 +220,7 @@ pub struct RunArgs {
     /// Colours for a dark or a light terminal background (default: ask the terminal, via
     /// COLORFGBG or an OSC 11 query; dark when it does not say). `NO_COLOR` turns colours off.
     #[arg(long, value_enum, value_name = "BACKGROUND")]
-    pub theme: Option<crate::theme::Theme>,
+    pub theme: Option<crate::dashboard::theme::Theme>,
 }
 
 /// `--pretrain-lr` when not given.
@@ -225,14 +228,6 @@ pub const DEFAULT_PRETRAIN_LR: f32 = 0.01;
 
 /// Epochs a headless run trains when `--epochs` is not given.
 pub const HEADLESS_DEFAULT_EPOCHS: usize = 10;
-
-fn parse_widths(s: &str) -> Result<Widths, String> {
-    config::parse_hidden(s).map(Widths)
-}
-
-fn parse_activations(s: &str) -> Result<Activations, String> {
-    config::parse_activations(s).map(Activations)
-}
 
 fn parse_lr_list(s: &str) -> Result<PerNet, String> {
     PerNet::parse(s, config::parse_lr)
@@ -357,8 +352,8 @@ impl RunArgs {
 
     /// The checked run configuration; `headless` fills in the headless epoch default.
     /// The defaults are per activation: the learning rate by dataset
-    /// ([`crate::hyper::default_lr`]), the L1 penalty the paper's for the unbounded
-    /// activations only ([`crate::hyper::default_l1`]).
+    /// ([`crate::engine::hyper::default_lr`]), the L1 penalty the paper's for the unbounded
+    /// activations only ([`crate::engine::hyper::default_l1`]).
     pub fn to_config(&self) -> RunConfig {
         let (lr, net_lr) = overlay(
             (config::DEFAULT_LR, config::default_net_lr(self.dataset)),

@@ -1,39 +1,35 @@
 //! relutui: train deep rectifier and tanh networks side by side and watch sparsity emerge
 //! (Glorot, Bordes & Bengio, "Deep Sparse Rectifier Neural Networks", AISTATS 2011).
 //!
-//! One engine ([`train`]) drives two front ends: the terminal dashboard and the headless
-//! JSON-lines writer ([`headless`]). They talk through the types in [`message`].
+//! The module tree is the architecture. One engine, one protocol, several front ends:
+//!
+//! ```text
+//! engine      the networks and the trainer thread; knows no terminal and no clap
+//!   │         nn (kernels per SIMD level) · data · evaluate · claims · live · pretrain
+//!   │         trainer · checkpoint · config (checked run settings) · hyper · memory
+//! protocol    the messages between the trainer and its front ends (Command, Update,
+//!   │         Sample, EpochReport); protocol::wire is their form on the control socket
+//! frontend    written once for every front end: signals, the run directory, JSON lines,
+//!   │         the headless writer, the control socket's trainer side (bridge)
+//! dashboard   the terminal front end: App (state, keys; no I/O), ui (one file per panel),
+//!   │         history, theme, the terminal loop, attach / replay / ls
+//! tools       commands built on the engine: bench, sweep, paper, plot
+//! cli         the command line (clap only); main.rs parses, dispatches and exits
+//! os          what relutui asks of the operating system: locks, paths, stderr lines
+//! ```
+//!
+//! A layer uses only the layers listed below it here, and `os`: the engine never sees the
+//! protocol's wire form, a front end or a terminal.
 
-pub mod app;
-pub mod attach;
-pub mod bench;
-pub mod bridge;
-pub mod checkpoint;
-pub mod cli;
-pub mod config;
-pub mod data;
-pub mod headless;
-pub mod history;
-pub mod hyper;
-pub mod jsonl;
-pub mod live;
-pub mod lock;
-pub mod memory;
-pub mod message;
-pub mod metrics;
-pub mod nn;
-pub mod paper;
-pub mod paths;
-pub mod plot;
-pub mod pretrain;
+pub mod engine;
 pub mod protocol;
-pub mod run_dir;
-pub mod say;
-pub mod signals;
-pub mod stats;
-pub mod summary;
-pub mod sweep;
-pub mod theme;
-pub mod train;
-pub mod tui;
-pub mod ui;
+
+pub mod frontend;
+
+pub mod dashboard;
+
+pub mod tools;
+
+pub mod cli;
+
+pub mod os;

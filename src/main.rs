@@ -11,24 +11,35 @@ use std::process::ExitCode;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches};
 
-use relutui::bridge::Server;
-use relutui::checkpoint::{self, Checkpoint};
 use relutui::cli::{Cli, SubCommand};
-use relutui::jsonl::JsonLines;
-use relutui::run_dir::{self, Ending, RunDir};
-use relutui::train::Trainer;
-use relutui::{
-    attach, bench, data, headless, memory, paper, paths, plot, protocol, say, signals, sweep, tui,
-};
+use relutui::dashboard::{attach, terminal as tui};
+use relutui::engine::checkpoint::{self, Checkpoint};
+use relutui::engine::trainer::Trainer;
+use relutui::engine::{data, memory};
+use relutui::frontend::bridge::Server;
+use relutui::frontend::jsonl::JsonLines;
+use relutui::frontend::run_dir::{self, Ending, RunDir};
+use relutui::frontend::{headless, signals};
+use relutui::os::paths;
+use relutui::protocol::wire as protocol;
+use relutui::say;
+use relutui::tools::{bench, paper, plot, sweep};
 
-/// Bad flags, bad data files, unusable paths.
-const EXIT_USAGE: u8 = 2;
-const EXIT_RUNTIME: u8 = 1;
+use relutui::frontend::runtime::{Error, Outcome, EXIT_RUNTIME, EXIT_USAGE};
 
 /// Prints `error: MSG` without panicking when stderr is gone, and returns `code`.
 fn fail(msg: impl Display, code: u8) -> ExitCode {
     let _ = writeln!(io::stderr(), "error: {msg}");
     ExitCode::from(code)
+}
+
+/// How a front end's run ended, as the process exit: 0, 128 + the signal's number, or the
+/// error (on stderr) with its [`Error::exit_code`].
+fn exit(result: Result<Outcome, Error>) -> ExitCode {
+    match result {
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
+        Err(e) => fail(&e, e.exit_code()),
+    }
 }
 
 /// A value longer than this is shown by its start and its length in error messages.
@@ -74,13 +85,13 @@ fn one_line(e: &clap::Error) -> String {
 }
 
 fn main() -> ExitCode {
-    // Before anything else: a signal from now on is remembered, not fatal (src/signals.rs).
+    // Before anything else: a signal from now on is remembered, not fatal (src/frontend/signals.rs).
     signals::install();
     // RELUTUI_SIMD first, so that --version shows the level it sets; --simd overrides it.
-    if let Err(e) = relutui::nn::simd::force_from_env() {
+    if let Err(e) = relutui::engine::nn::simd::force_from_env() {
         return fail(e, EXIT_USAGE);
     }
-    let version = relutui::nn::simd::version_line(env!("CARGO_PKG_VERSION"));
+    let version = relutui::engine::nn::simd::version_line(env!("CARGO_PKG_VERSION"));
     let matches = match Cli::command().version(version).try_get_matches() {
         Ok(m) => m,
         // --help and --version print in full and exit 0.
@@ -92,7 +103,7 @@ fn main() -> ExitCode {
         Err(e) => return fail(one_line(&e), EXIT_USAGE),
     };
     if let Some(choice) = cli.simd {
-        if let Err(e) = relutui::nn::simd::force(choice) {
+        if let Err(e) = relutui::engine::nn::simd::force(choice) {
             return fail(format_args!("--simd {e}"), EXIT_USAGE);
         }
     }
@@ -103,11 +114,11 @@ fn main() -> ExitCode {
             return sweep::run(&a);
         }
         Some(SubCommand::Paper(a)) => return paper::run(&a),
-        Some(SubCommand::Attach(a)) => return attach::attach(&a),
-        Some(SubCommand::Replay(a)) => return attach::replay(&a),
+        Some(SubCommand::Attach(a)) => return exit(attach::attach(&a)),
+        Some(SubCommand::Replay(a)) => return exit(attach::replay(&a)),
         Some(SubCommand::Ls(a)) => {
             signals::default_action();
-            return attach::ls(&a);
+            return exit(attach::ls(&a).map(|()| Outcome::Quit));
         }
         Some(SubCommand::Bench(a)) => {
             signals::default_action();
@@ -297,7 +308,7 @@ fn run_done(run: &RunDir) -> bool {
 /// Trains in `run`: how it ended, or the error's message and exit code.
 fn train_in(
     args: &relutui::cli::RunArgs,
-    config: &relutui::config::RunConfig,
+    config: &relutui::engine::config::RunConfig,
     resume: Option<&(&std::path::Path, Checkpoint)>,
     checkpoint_path: Option<std::path::PathBuf>,
     run: &RunDir,
@@ -368,7 +379,7 @@ fn train_in(
         }
     };
     if let Some(epochs) = args.pretrain {
-        trainer = trainer.with_pretrain(relutui::train::PretrainSettings {
+        trainer = trainer.with_pretrain(relutui::engine::trainer::PretrainSettings {
             epochs,
             lr: args.pretrain_lr,
         });
@@ -389,9 +400,9 @@ fn train_in(
         ))
     })?;
     let spawn = |t| server.spawn(t, history);
-    let ending = |outcome: tui::Outcome| match outcome {
-        tui::Outcome::Quit => Ending::Done,
-        tui::Outcome::Signal(signal) => Ending::Signal { signal },
+    let ending = |outcome: Outcome| match outcome {
+        Outcome::Quit => Ending::Done,
+        Outcome::Signal(signal) => Ending::Signal { signal },
     };
 
     if args.headless {
@@ -412,7 +423,7 @@ fn train_in(
         // stdout was closed.
         return headless::run_with(trainer, io::stdout().lock(), log, options, spawn)
             .map(ending)
-            .map_err(|e| (e.to_string(), EXIT_RUNTIME));
+            .map_err(|e| (e.to_string(), e.exit_code()));
     }
     // The dashboard: 0 after q, 128 + the signal's number after SIGTERM, SIGHUP or SIGINT
     // (129 too when the terminal vanishes).
@@ -424,7 +435,7 @@ fn train_in(
     };
     tui::run_with(trainer, log, &options, spawn)
         .map(ending)
-        .map_err(|e| (e.to_string(), EXIT_RUNTIME))
+        .map_err(|e| (e.to_string(), e.exit_code()))
 }
 
 /// The flag that named the checkpoint file, for messages about it.

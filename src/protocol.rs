@@ -1,319 +1,119 @@
-//! The wire protocol between a run's control socket ([`crate::bridge`]) and the viewers that
-//! attach to it (`relutui attach`).
+//! The protocol between the trainer thread and its front ends (dashboard or headless).
 //!
-//! Every message is one *frame*: a 4-byte big-endian length, then that many bytes of JSON.
-//! The length is checked against a cap before the body is read, so a huge prefix costs
-//! nothing. The messages are the in-process ones of [`crate::message`] in a wire form that is
-//! versioned and self-describing: no NaN (an absent value is `null`), enums rather than
-//! strings, networks named by their index in [`WireRunInfo::nets`].
+//! Commands flow from a front end to the trainer. Updates flow back on two channels:
+//! [`Update`]s are reliable (epoch results and state changes are never dropped), while
+//! [`Sample`]s are high-rate, throttled and lossy: when the front end is slow the newest
+//! sample wins and the trainer never waits for the screen.
 //!
-//! A session:
-//!
-//! ```text
-//!  viewer                              run
-//!  Hello { version, read_only }  ──►
-//!                                ◄──  Welcome { version, run, state, position, history }
-//!                                     (or Refused { server_version, client_version, reason })
-//!                                ◄──  Update × history   (everything so far, in order)
-//!                                ◄──  Update / Sample …  (live)
-//!  Command …                     ──►
-//! ```
-//!
-//! After `Welcome` the run sends its whole history of reliable updates (the same ones the
-//! in-process dashboard got), then live updates and samples. Samples are lossy: a viewer that
-//! reads slowly gets the newest one.
+//! The same messages travel over a run's control socket in the versioned form of [`wire`].
 
-use std::io::{self, Read, Write};
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+pub mod wire;
 
 use serde::{Deserialize, Serialize};
 
-use crate::message::{
-    ActivationSnapshot, Command, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
-};
-
-/// Bumped on every change of the messages below that an older peer would misread.
-pub const VERSION: u32 = 1;
-
-/// The largest frame a run accepts from a viewer: commands are tiny.
-pub const MAX_CLIENT_FRAME: u32 = 64 * 1024;
-/// The largest frame a viewer accepts from a run (an activation snapshot of a wide layer).
-pub const MAX_SERVER_FRAME: u32 = 16 * 1024 * 1024;
-
-/// What a viewer sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientMessage {
-    /// The first message: who is asking, and whether it means to steer.
-    Hello {
-        version: u32,
-        read_only: bool,
-    },
-    Command(WireCommand),
-}
-
-/// What a run sends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerMessage {
-    /// The answer to a good `Hello`; `history` updates follow at once.
-    Welcome(Welcome),
-    /// The answer to a `Hello` the run will not serve; the connection closes after it.
-    Refused {
-        server_version: u32,
-        client_version: u32,
-        reason: Refusal,
-    },
-    Update(WireUpdate),
-    Sample(WireSample),
-}
-
-/// Why a run refused a viewer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Refusal {
-    /// The viewer speaks another protocol version.
-    Version,
-    /// The connecting process belongs to another user.
-    NotOwner,
-    /// Too many viewers are attached already.
-    Full,
-}
-
-impl Refusal {
-    /// One line for a person.
-    pub fn explain(self, server_version: u32, client_version: u32) -> String {
-        match self {
-            Refusal::Version => format!(
-                "the run speaks protocol version {server_version}, this relutui speaks version \
-                 {client_version}: attach with the relutui that started the run"
-            ),
-            Refusal::NotOwner => "the run belongs to another user".into(),
-            Refusal::Full => format!("the run has {MAX_VIEWERS} viewers attached already"),
-        }
-    }
-}
-
-/// The most viewers one run serves at once.
-pub const MAX_VIEWERS: usize = 16;
-
-/// The run as it is when a viewer attaches.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Welcome {
-    pub version: u32,
-    /// The trainer's process id.
-    pub pid: u32,
-    pub run_dir: PathBuf,
-    /// `None` until the trainer has described the run.
-    pub run: Option<WireRunInfo>,
-    pub state: Option<WireRunState>,
-    pub position: Position,
-    /// Reliable updates that follow this message before anything live.
-    pub history: usize,
-    /// The run serves this viewer read-only (it asked to).
-    pub read_only: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WireRunState {
-    Running,
-    Paused,
-    Done,
-}
-
-impl From<RunState> for WireRunState {
-    fn from(s: RunState) -> Self {
-        match s {
-            RunState::Running => Self::Running,
-            RunState::Paused => Self::Paused,
-            RunState::Done => Self::Done,
-        }
-    }
-}
-
-impl From<WireRunState> for RunState {
-    fn from(s: WireRunState) -> Self {
-        match s {
-            WireRunState::Running => Self::Running,
-            WireRunState::Paused => Self::Paused,
-            WireRunState::Done => Self::Done,
-        }
-    }
-}
-
-/// [`Command`] on the wire. `Stop` is [`Command::Quit`]: it ends the run, and a viewer only
-/// sends it on its deliberate stop key; detaching sends nothing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", rename_all = "snake_case")]
-pub enum WireCommand {
+/// What a front end asks of the trainer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Stop training after the current batch; a paused trainer blocks and uses no CPU.
     Pause,
+    /// Continue after a pause.
     Resume,
+    /// Train exactly one mini-batch while paused.
     Step,
-    SetLr { lr: f32 },
-    SetL1 { l1: f32 },
+    /// Set the learning rate for every network (takes effect at the next batch).
+    SetLr(f32),
+    /// Set the L1 activation penalty for every network (takes effect at the next batch).
+    SetL1(f32),
+    /// Set the learning rate of network `net` alone (index into [`RunInfo::nets`]).
     SetNetLr { net: usize, lr: f32 },
+    /// Set the L1 penalty of network `net` alone.
     SetNetL1 { net: usize, l1: f32 },
+    /// Re-initialise every network from a new seed, keeping the data and settings.
     Reinit { seed: u64 },
+    /// Which hidden layer of which network this process's own front end watches: its
+    /// snapshot is [`Sample::activations`].
     Focus { net: usize, layer: usize },
+    /// What attached viewer `viewer` watches (`None`: it has gone). Sent by the control
+    /// socket's bridge, never by a viewer itself: every distinct focus gets its own snapshot
+    /// in [`Sample::watched`], so two viewers on different layers each see their own.
+    Watch {
+        viewer: u64,
+        focus: Option<(usize, usize)>,
+    },
+    /// Re-initialise the incoming weights (Glorot uniform, seeded) and zero the bias of every
+    /// hidden unit that was active on no claims-subset example at the latest measurement (the
+    /// end of the last epoch, or initialisation). Answered by [`Update::Revived`].
     ReviveDead,
+    /// Save a checkpoint now (to `--checkpoint FILE`). Answered by
+    /// [`Update::CheckpointSaved`] or [`Update::CheckpointFailed`].
     Checkpoint,
+    /// Let every diverged network train again from its last good state (the weights at the
+    /// end of the epoch before it diverged, which it was rolled back to). Lower the learning
+    /// rate first. Answered by [`Update::Restored`].
     RestoreLastGood,
-    Stop,
+    /// Finish now: the trainer returns after the current batch. With `--checkpoint FILE` it
+    /// saves first when anything changed since the last save.
+    Quit,
 }
 
-impl WireCommand {
-    /// Whether a read-only viewer may send it: only what changes its own view.
-    pub fn is_view_only(&self) -> bool {
-        matches!(self, WireCommand::Focus { .. })
-    }
+/// Where in the run something happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Position {
+    /// Epochs completed before this point.
+    pub epoch: usize,
+    /// Batches completed within the current epoch.
+    pub batch: usize,
+    /// Batches completed since the networks were initialised.
+    pub step: u64,
 }
 
-impl WireCommand {
-    /// The wire form of a front end's command; `None` for [`Command::Watch`], which the
-    /// bridge makes for the trainer and no viewer sends.
-    pub fn from_command(c: &Command) -> Option<Self> {
-        Some(match *c {
-            Command::Pause => Self::Pause,
-            Command::Resume => Self::Resume,
-            Command::Step => Self::Step,
-            Command::SetLr(lr) => Self::SetLr { lr },
-            Command::SetL1(l1) => Self::SetL1 { l1 },
-            Command::SetNetLr { net, lr } => Self::SetNetLr { net, lr },
-            Command::SetNetL1 { net, l1 } => Self::SetNetL1 { net, l1 },
-            Command::Reinit { seed } => Self::Reinit { seed },
-            Command::Focus { net, layer } => Self::Focus { net, layer },
-            Command::ReviveDead => Self::ReviveDead,
-            Command::Checkpoint => Self::Checkpoint,
-            Command::RestoreLastGood => Self::RestoreLastGood,
-            Command::Quit => Self::Stop,
-            Command::Watch { .. } => return None,
-        })
-    }
-}
-
-impl From<WireCommand> for Command {
-    fn from(c: WireCommand) -> Self {
-        match c {
-            WireCommand::Pause => Self::Pause,
-            WireCommand::Resume => Self::Resume,
-            WireCommand::Step => Self::Step,
-            WireCommand::SetLr { lr } => Self::SetLr(lr),
-            WireCommand::SetL1 { l1 } => Self::SetL1(l1),
-            WireCommand::SetNetLr { net, lr } => Self::SetNetLr { net, lr },
-            WireCommand::SetNetL1 { net, l1 } => Self::SetNetL1 { net, l1 },
-            WireCommand::Reinit { seed } => Self::Reinit { seed },
-            WireCommand::Focus { net, layer } => Self::Focus { net, layer },
-            WireCommand::ReviveDead => Self::ReviveDead,
-            WireCommand::Checkpoint => Self::Checkpoint,
-            WireCommand::RestoreLastGood => Self::RestoreLastGood,
-            WireCommand::Stop => Self::Quit,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireNetInfo {
+/// One network of a lockstep run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetInfo {
+    /// Display name, e.g. `rectifier`.
     pub name: String,
+    /// Whether the activation is bounded (tanh, sigmoid): such layers report saturated units.
     pub bounded: bool,
 }
 
-/// [`RunInfo`] on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireRunInfo {
+/// A description of the run, sent once when the trainer starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunInfo {
     pub dataset: String,
     pub input_dim: usize,
     pub hidden: Vec<usize>,
     pub classes: usize,
-    pub nets: Vec<WireNetInfo>,
+    pub nets: Vec<NetInfo>,
     pub batch_size: usize,
     pub batches_per_epoch: usize,
     pub train_examples: usize,
     pub valid_examples: usize,
     pub test_examples: usize,
+    /// `None` trains until the front end quits.
     pub epochs: Option<usize>,
     pub lr: f32,
     pub l1: f32,
     pub seed: u64,
+    /// Number of examples in the fixed heatmap batch behind the activation snapshots.
     pub probe_examples: usize,
 }
 
-impl From<&RunInfo> for WireRunInfo {
-    fn from(i: &RunInfo) -> Self {
-        Self {
-            dataset: i.dataset.clone(),
-            input_dim: i.input_dim,
-            hidden: i.hidden.clone(),
-            classes: i.classes,
-            nets: i
-                .nets
-                .iter()
-                .map(|n| WireNetInfo {
-                    name: n.name.clone(),
-                    bounded: n.bounded,
-                })
-                .collect(),
-            batch_size: i.batch_size,
-            batches_per_epoch: i.batches_per_epoch,
-            train_examples: i.train_examples,
-            valid_examples: i.valid_examples,
-            test_examples: i.test_examples,
-            epochs: i.epochs,
-            lr: i.lr,
-            l1: i.l1,
-            seed: i.seed,
-            probe_examples: i.probe_examples,
-        }
-    }
+/// The trainer's coarse state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    Paused,
+    /// All requested epochs are trained; the trainer waits for `Quit`.
+    Done,
 }
 
-impl From<WireRunInfo> for RunInfo {
-    fn from(i: WireRunInfo) -> Self {
-        Self {
-            dataset: i.dataset,
-            input_dim: i.input_dim,
-            hidden: i.hidden,
-            classes: i.classes,
-            nets: i
-                .nets
-                .into_iter()
-                .map(|n| NetInfo {
-                    name: n.name,
-                    bounded: n.bounded,
-                })
-                .collect(),
-            batch_size: i.batch_size,
-            batches_per_epoch: i.batches_per_epoch,
-            train_examples: i.train_examples,
-            valid_examples: i.valid_examples,
-            test_examples: i.test_examples,
-            epochs: i.epochs,
-            lr: i.lr,
-            l1: i.l1,
-            seed: i.seed,
-            probe_examples: i.probe_examples,
-        }
-    }
-}
-
-/// [`Update`] on the wire. Epoch reports keep the JSON-lines form of the log and add the
-/// network's index.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "update", rename_all = "snake_case")]
-pub enum WireUpdate {
-    Started(WireRunInfo),
-    State {
-        state: WireRunState,
-    },
-    Epoch {
-        net: usize,
-        report: Box<EpochReport>,
-    },
-    /// Epoch reports from before a resume (read from the run's log).
-    History {
-        reports: Vec<EpochReport>,
-    },
+/// Reliable updates: never dropped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Update {
+    Started(RunInfo),
+    State(RunState),
+    /// One network's statistics at the end of an epoch (one per network per epoch).
+    Epoch(EpochReport),
     LrChanged {
         at: Position,
         lr: f32,
@@ -326,461 +126,311 @@ pub enum WireUpdate {
         at: Position,
         seed: u64,
     },
+    /// The answer to [`Command::ReviveDead`]: `units[net][layer]` lists the re-initialised
+    /// unit indices of each hidden layer of each network (empty lists when none were dead).
     Revived {
         at: Position,
-        units: Vec<Vec<Vec<usize>>>,
+        units: UnitLists,
     },
-    CheckpointSaved {
-        at: Position,
-        path: PathBuf,
-    },
-    CheckpointFailed {
-        message: String,
-    },
-    Diverged {
-        net: usize,
-        at: Position,
-        reason: String,
-    },
-    Restored {
-        at: Position,
-        nets: Vec<usize>,
-    },
-    /// Every network's own learning rate and L1 penalty, in network order.
+    /// Every network's learning rate and L1 penalty (`lrs[net]`, `l1s[net]`): sent after
+    /// [`Update::Started`] and after every change, for all networks or one.
     NetSettings {
         at: Position,
         lrs: Vec<f32>,
         l1s: Vec<f32>,
     },
-    /// `--patience` stopped network `net`; its best epoch.
+    /// Early stopping (`--patience`) froze network `net` at `at`: `best_epoch` had its lowest
+    /// validation error, and the epochs since were no better. The others go on.
     Stopped {
         net: usize,
         at: Position,
         best_epoch: usize,
     },
-    /// The run entered pre-training of a layer (`Some`) or supervised training (`None`).
-    Pretraining {
-        at: Option<crate::pretrain::PretrainAt>,
+    /// A checkpoint was written: at every epoch end, on [`Command::Checkpoint`] and on quit.
+    CheckpointSaved {
+        at: Position,
+        path: std::path::PathBuf,
     },
-    PretrainEpoch {
+    /// A checkpoint could not be written; the message names the file. Training goes on.
+    CheckpointFailed(String),
+    /// Network `net` (index into [`RunInfo::nets`]) produced a non-finite loss, exploding
+    /// activations or non-finite weights at `at`. It was rolled back to its last good state
+    /// and stopped training; the others go on. [`Command::RestoreLastGood`] lets it go on.
+    Diverged {
         net: usize,
-        report: Box<crate::pretrain::PretrainReport>,
+        at: Position,
+        reason: String,
     },
+    /// The answer to [`Command::RestoreLastGood`]: the networks that train again.
+    Restored {
+        at: Position,
+        nets: Vec<usize>,
+    },
+    /// The run entered a phase: pre-training of a hidden layer (`Some`), or supervised
+    /// training (`None`). Sent at the start of a run that pre-trains and at every change.
+    Pretraining(Option<PretrainAt>),
+    /// One network's pre-training epoch (`--pretrain`).
+    PretrainEpoch(PretrainReport),
+    /// Epoch reports from before this process started (a resumed run's log), sent once right
+    /// after [`Update::Started`] so that the charts hold the whole run. Never written to the
+    /// log again: it is already there.
+    History(Vec<EpochReport>),
 }
 
-impl WireUpdate {
-    /// The wire form of `u`; `nets` names the networks, for the index of an epoch report.
-    pub fn from_update(u: &Update, nets: &[String]) -> Self {
-        match u {
-            Update::Started(info) => Self::Started(info.into()),
-            Update::State(s) => Self::State { state: (*s).into() },
-            Update::Epoch(r) => Self::Epoch {
-                net: nets.iter().position(|n| *n == r.net).unwrap_or(0),
-                report: Box::new(r.clone()),
-            },
-            Update::History(reports) => Self::History {
-                reports: reports.clone(),
-            },
-            Update::LrChanged { at, lr } => Self::LrChanged { at: *at, lr: *lr },
-            Update::L1Changed { at, l1 } => Self::L1Changed { at: *at, l1: *l1 },
-            Update::Reinitialised { at, seed } => Self::Reinitialised {
-                at: *at,
-                seed: *seed,
-            },
-            Update::Revived { at, units } => Self::Revived {
-                at: *at,
-                units: units.clone(),
-            },
-            Update::CheckpointSaved { at, path } => Self::CheckpointSaved {
-                at: *at,
-                path: path.clone(),
-            },
-            Update::CheckpointFailed(message) => Self::CheckpointFailed {
-                message: message.clone(),
-            },
-            Update::Diverged { net, at, reason } => Self::Diverged {
-                net: *net,
-                at: *at,
-                reason: reason.clone(),
-            },
-            Update::Restored { at, nets } => Self::Restored {
-                at: *at,
-                nets: nets.clone(),
-            },
-            Update::NetSettings { at, lrs, l1s } => Self::NetSettings {
-                at: *at,
-                lrs: lrs.clone(),
-                l1s: l1s.clone(),
-            },
-            Update::Stopped {
-                net,
-                at,
-                best_epoch,
-            } => Self::Stopped {
-                net: *net,
-                at: *at,
-                best_epoch: *best_epoch,
-            },
-            Update::Pretraining(at) => Self::Pretraining { at: *at },
-            Update::PretrainEpoch(r) => Self::PretrainEpoch {
-                net: nets.iter().position(|n| *n == r.net).unwrap_or(0),
-                report: Box::new(r.clone()),
-            },
-        }
-    }
-}
+/// Unit indices per network, then per hidden layer: `units[net][layer]`.
+pub type UnitLists = Vec<Vec<Vec<usize>>>;
 
-impl From<WireUpdate> for Update {
-    fn from(u: WireUpdate) -> Self {
-        match u {
-            WireUpdate::Started(info) => Self::Started(info.into()),
-            WireUpdate::State { state } => Self::State(state.into()),
-            WireUpdate::Epoch { report, .. } => Self::Epoch(*report),
-            WireUpdate::History { reports } => Self::History(reports),
-            WireUpdate::LrChanged { at, lr } => Self::LrChanged { at, lr },
-            WireUpdate::L1Changed { at, l1 } => Self::L1Changed { at, l1 },
-            WireUpdate::Reinitialised { at, seed } => Self::Reinitialised { at, seed },
-            WireUpdate::Revived { at, units } => Self::Revived { at, units },
-            WireUpdate::CheckpointSaved { at, path } => Self::CheckpointSaved { at, path },
-            WireUpdate::CheckpointFailed { message } => Self::CheckpointFailed(message),
-            WireUpdate::Diverged { net, at, reason } => Self::Diverged { net, at, reason },
-            WireUpdate::Restored { at, nets } => Self::Restored { at, nets },
-            WireUpdate::NetSettings { at, lrs, l1s } => Self::NetSettings { at, lrs, l1s },
-            WireUpdate::Stopped {
-                net,
-                at,
-                best_epoch,
-            } => Self::Stopped {
-                net,
-                at,
-                best_epoch,
-            },
-            WireUpdate::Pretraining { at } => Self::Pretraining(at),
-            WireUpdate::PretrainEpoch { report, .. } => Self::PretrainEpoch(*report),
-        }
-    }
-}
-
-/// [`Sample`] on the wire: a network that trained no batch since the last sample has `null`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireSample {
+/// High-rate progress, throttled to a few per second and dropped when the front end lags.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Sample {
     pub at: Position,
-    pub losses: Vec<Option<f32>>,
+    /// Per network: mean mini-batch loss over the batches since the previous sample.
+    pub losses: Vec<f32>,
+    /// Training examples per second over the recent batches (all networks together in lockstep).
     pub examples_per_sec: f64,
-    pub activations: Option<WireSnapshot>,
-    /// Per network, per hidden layer: exact sparsity over the newest training batches.
-    #[serde(default)]
+    /// The focused layer's activations on the heatmap batch (the focus of [`Command::Focus`]).
+    pub activations: Option<ActivationSnapshot>,
+    /// The snapshots of the other layers that attached viewers watch ([`Command::Watch`]), one
+    /// per distinct layer; empty without viewers.
+    pub watched: Vec<ActivationSnapshot>,
+    /// Per network, per hidden layer: the running fraction of exact zeros over the newest
+    /// training batches ([`LIVE_BATCHES`]); empty for a network with none yet
+    /// (the start, a re-initialisation, a divergence). The epoch-end validation figure
+    /// ([`EpochReport::sparsity`]) stays the figure of record.
     pub live_sparsity: Vec<Vec<f64>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WireSnapshot {
+impl Sample {
+    /// The snapshot of `focus` (`(net, layer)`), or, while a layer is pre-trained (every
+    /// snapshot then shows that layer's code), the first of the same network; else the main one.
+    pub fn snapshot_for(&self, focus: (usize, usize)) -> Option<&ActivationSnapshot> {
+        let all = || self.activations.iter().chain(&self.watched);
+        all()
+            .find(|a| (a.net, a.layer) == focus)
+            .or_else(|| all().find(|a| a.net == focus.0))
+            .or(self.activations.as_ref())
+    }
+}
+
+/// Activations of one hidden layer on the fixed heatmap batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivationSnapshot {
     pub net: usize,
     pub layer: usize,
     pub examples: usize,
     pub units: usize,
+    /// Row-major, `examples × units`.
     pub values: Vec<f32>,
 }
 
-impl From<&Sample> for WireSample {
-    fn from(s: &Sample) -> Self {
-        Self::for_viewer(s, s.activations.as_ref())
-    }
+/// Training batches behind the running figure (500 examples at the default batch of 10).
+pub const LIVE_BATCHES: usize = 50;
+
+/// Where a run's pre-training phase is.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PretrainAt {
+    /// The hidden layer being pre-trained (from 0), and how many there are.
+    pub layer: usize,
+    pub layers: usize,
+    /// Epochs of this layer done, and how many each layer gets.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// The phase's learning rate.
+    pub lr: f32,
 }
 
-impl WireSample {
-    /// The sample as one viewer gets it: with `snapshot`, the one of the layer it watches
-    /// ([`Sample::snapshot_for`]).
-    pub fn for_viewer(s: &Sample, snapshot: Option<&ActivationSnapshot>) -> Self {
-        Self {
-            at: s.at,
-            losses: s
-                .losses
-                .iter()
-                .map(|l| l.is_finite().then_some(*l))
-                .collect(),
-            examples_per_sec: if s.examples_per_sec.is_finite() {
-                s.examples_per_sec
-            } else {
-                0.0
-            },
-            live_sparsity: s
-                .live_sparsity
-                .iter()
-                .map(|l| {
-                    l.iter()
-                        .map(|f| if f.is_finite() { *f } else { 0.0 })
-                        .collect()
-                })
-                .collect(),
-            activations: snapshot.map(|a| WireSnapshot {
-                net: a.net,
-                layer: a.layer,
-                examples: a.examples,
-                units: a.units,
-                // JSON has no NaN; a non-finite activation would not be drawn anyway.
-                values: a
-                    .values
-                    .iter()
-                    .map(|v| if v.is_finite() { *v } else { 0.0 })
-                    .collect(),
-            }),
-        }
-    }
+/// One JSON line per network per pre-training epoch (`"phase": "pretrain"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PretrainReport {
+    /// Always `"pretrain"` (supervised lines say `"supervised"`).
+    pub phase: String,
+    pub net: String,
+    /// The hidden layer being pre-trained, from 1.
+    pub layer: usize,
+    /// The epoch of this layer's pre-training, from 1, and how many each layer gets.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// Pre-training steps so far, over all layers.
+    pub step: u64,
+    #[serde(default)]
+    pub diverged: bool,
+    pub reconstruction: String,
+    /// Mean over the epoch's training batches of the denoising cost (corrupted input, clean
+    /// target), per example, summed over the layer's inputs.
+    pub reconstruction_error: f64,
+    /// The same on the clean validation inputs, at the end of the epoch.
+    pub valid_reconstruction_error: f64,
+    /// Mean over the epoch's batches of `l1 · Σ|h|`.
+    pub l1_penalty: f64,
+    /// Fraction of exact zeros in the layer's code on the clean validation inputs.
+    pub sparsity: f64,
+    pub masking_noise: f64,
+    pub lr: f32,
+    pub l1: f32,
+    pub seed: u64,
+    pub examples_per_sec: f64,
+    pub epoch_seconds: f64,
 }
 
-impl From<WireSample> for Sample {
-    fn from(s: WireSample) -> Self {
-        Self {
-            at: s.at,
-            losses: s
-                .losses
-                .into_iter()
-                .map(|l| l.unwrap_or(f32::NAN))
-                .collect(),
-            examples_per_sec: s.examples_per_sec,
-            live_sparsity: s.live_sparsity,
-            watched: Vec::new(),
-            activations: s.activations.and_then(|a| {
-                // A snapshot whose size does not add up is dropped, never drawn out of bounds.
-                (a.examples.checked_mul(a.units) == Some(a.values.len())).then_some(
-                    ActivationSnapshot {
-                        net: a.net,
-                        layer: a.layer,
-                        examples: a.examples,
-                        units: a.units,
-                        values: a.values,
-                    },
-                )
-            }),
-        }
-    }
+impl PretrainReport {
+    /// Fields that depend on the machine, not on the run.
+    pub const TIMING_FIELDS: &'static [&'static str] = &["examples_per_sec", "epoch_seconds"];
 }
 
-/// Why a frame could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum FrameError {
-    /// The peer closed the connection between frames.
-    #[error("the connection closed")]
-    Closed,
-    #[error("a frame of {len} bytes is over the limit of {cap}")]
-    TooLarge { len: u32, cap: u32 },
-    #[error("a frame was cut short")]
-    Truncated,
-    #[error("a frame took longer than {0:?} to arrive")]
-    Slow(Duration),
-    #[error("a frame is not a valid message: {0}")]
-    Malformed(serde_json::Error),
-    #[error("{0}")]
-    Io(io::Error),
+impl EpochReport {
+    /// The fields that measure time. Everything else is a function of the seed and the flags,
+    /// so two runs with the same seed and flags agree on every other field.
+    pub const TIMING_FIELDS: &'static [&'static str] = &[
+        "examples_per_sec",
+        "epoch_seconds",
+        "train_seconds",
+        "evaluate_seconds",
+        "claims_seconds",
+    ];
 }
 
-/// Serialises `msg` as one frame (length prefix included).
-pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
-    let mut out = vec![0u8; 4];
-    serde_json::to_writer(&mut out, msg).expect("protocol messages always serialise");
-    let len = u32::try_from(out.len() - 4).unwrap_or(u32::MAX);
-    out[..4].copy_from_slice(&len.to_be_bytes());
-    out
-}
-
-/// Writes one message as a frame.
-pub fn write_message<T: Serialize>(w: &mut impl Write, msg: &T) -> io::Result<()> {
-    w.write_all(&encode(msg))?;
-    w.flush()
-}
-
-/// Reads one frame of at most `cap` bytes and parses it.
+/// One network's statistics at the end of an epoch; also one line of the JSON log.
 ///
-/// `patience` bounds how long a frame may take once its first byte has arrived; the reader's
-/// own read timeout (which must be shorter, or none for a reader that may wait forever between
-/// frames) is the poll interval. A frame that has not begun when a read times out is not an
-/// error: the call goes on waiting.
-pub fn read_message<T: for<'de> Deserialize<'de>>(
-    r: &mut impl Read,
-    cap: u32,
-    patience: Duration,
-) -> Result<T, FrameError> {
-    read_message_within(r, cap, patience, None)
+/// Per-layer fields have one entry per hidden layer and are measured on the validation set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochReport {
+    pub net: String,
+    pub epoch: usize,
+    pub step: u64,
+    /// The network diverged and is frozen at its last good state (the weights it had at the
+    /// end of the epoch before it diverged): every measured field below describes that state,
+    /// and `loss` / `l1_penalty` are its mean over the whole training set. Never NaN.
+    #[serde(default)]
+    pub diverged: bool,
+    pub train_error: f64,
+    pub valid_error: f64,
+    pub test_error: f64,
+    /// Model selection: the epoch (1-based) of the lowest validation error so far, this one
+    /// included (the earliest on a tie); 0 in lines written before relutui recorded it.
+    #[serde(default)]
+    pub best_epoch: usize,
+    /// The validation error at `best_epoch`.
+    #[serde(default)]
+    pub best_valid_error: f64,
+    /// The test error at `best_epoch`: the paper's figure for the run.
+    #[serde(default)]
+    pub test_error_at_best: f64,
+    /// Early stopping (`--patience`) froze the network: it trains no more and its fields
+    /// describe its final weights.
+    #[serde(default)]
+    pub stopped: bool,
+    /// Mean negative log-likelihood over the epoch's training batches.
+    pub loss: f64,
+    /// Mean over the epoch's batches of the L1 term `l1 · mean Σ|h|`.
+    pub l1_penalty: f64,
+    /// Fraction of activations that are exactly 0.0.
+    pub sparsity: Vec<f64>,
+    /// Units that are 0.0 on every validation example.
+    pub dead_units: Vec<usize>,
+    /// Units within 1 % of a bound on every validation example (bounded activations only, else 0).
+    pub saturated_units: Vec<usize>,
+    pub mean_activation: Vec<f64>,
+    /// Mean number of non-zero units per example.
+    pub active_units: Vec<f64>,
+    /// This network's own learning rate and L1 penalty.
+    pub lr: f32,
+    pub l1: f32,
+    pub seed: u64,
+    /// Timing field: training examples per second of this network's own step time.
+    pub examples_per_sec: f64,
+    /// Timing field: wall seconds of the epoch, evaluation and claims included.
+    pub epoch_seconds: f64,
+    /// Timing field: this network's own training-step seconds in the epoch.
+    #[serde(default)]
+    pub train_seconds: f64,
+    /// Timing field: seconds this network's evaluation of the three splits took.
+    #[serde(default)]
+    pub evaluate_seconds: f64,
+    /// Timing field: seconds the claims measurements of this network took (the same figure
+    /// as the in-process `claims.claims_seconds`).
+    #[serde(default)]
+    pub claims_seconds: f64,
+    /// The paper's four claims for sparsity, measured live; flattened into the JSON line.
+    /// Boxed to keep [`Update`] small.
+    #[serde(flatten, default)]
+    pub claims: Box<ClaimsReport>,
 }
 
-/// [`read_message`], but a frame must also begin within `first` when that is given.
-pub fn read_message_within<T: for<'de> Deserialize<'de>>(
-    r: &mut impl Read,
-    cap: u32,
-    patience: Duration,
-    first: Option<Duration>,
-) -> Result<T, FrameError> {
-    let mut header = [0u8; 4];
-    let since = Instant::now();
-    read_full(r, &mut header, patience, first.map(|f| (since, f)), false)?;
-    let len = u32::from_be_bytes(header);
-    if len > cap {
-        return Err(FrameError::TooLarge { len, cap });
-    }
-    let mut body = vec![0u8; len as usize];
-    read_full(
-        r,
-        &mut body,
-        patience,
-        Some((Instant::now(), patience)),
-        true,
-    )?;
-    serde_json::from_slice(&body).map_err(FrameError::Malformed)
+/// Live measurements of why sparsity matters (Glorot et al. 2011, section 3.2), for one
+/// network at the end of an epoch. Computed by [`crate::engine::claims`] on a fixed subset of the
+/// validation set (the *claims subset*, `probe_examples` long, the same every epoch).
+///
+/// A unit is *on* for an example when `h != 0` for activations with exact zeros (rectifier);
+/// for the others (tanh, softplus, sigmoid) when `|h| > 0.1 · max|h|`, the maximum taken over
+/// the layer on the clean claims subset in that epoch (`active_rule`, `active_threshold`).
+/// Per-layer fields have one entry per hidden layer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClaimsReport {
+    /// Validation examples in the claims subset.
+    pub probe_examples: usize,
+    /// `"nonzero"` (on = `h != 0`) or `"above_0.1_max"` (on = `|h| > active_threshold`).
+    pub active_rule: String,
+    /// The `|h|` a unit must exceed to be on (0 under the `"nonzero"` rule).
+    pub active_threshold: Vec<f64>,
+    /// Disentangling: mean over probe examples of the Jaccard overlap `|A∩B| / |A∪B|` of the
+    /// on-units A for the clean input and B for the same input plus fixed Gaussian noise
+    /// (σ = 0.05, clamped to [0, 1]; the same noise every epoch). Examples where both sets
+    /// are empty are left out; `null` when that is every example (a silent layer). Higher is
+    /// more stable.
+    pub active_set_stability: Vec<Option<f64>>,
+    /// Disentangling without an on-rule: mean over probe examples of the relative change
+    /// `‖h(x+ε) − h(x)‖₂ / ‖h(x)‖₂` under the same noise (examples whose clean activations
+    /// are all 0 left out; `null` when that is every one). Lower is more stable. Unlike the
+    /// overlap above it does not depend on what counts as on, so it compares tanh fairly.
+    pub activation_change: Vec<Option<f64>>,
+    /// Variable-size representation: the distribution over probe examples of the number of
+    /// on-units per example.
+    pub active_units_hist: Vec<ActiveUnitsHist>,
+    /// Pearson correlation between the on-unit count and the input's ink (sum of pixel
+    /// values) over the probe examples; `null` when either has no variance.
+    pub active_ink_correlation: Vec<Option<f64>>,
+    /// Linear separability: validation error (on the claims subset) of a multinomial logistic
+    /// regression fitted on the frozen layer's activations of a fixed training subset
+    /// (`linear_probe_fit_examples` examples) with a fixed budget.
+    pub linear_probe_error: Vec<f64>,
+    /// The same probe on the raw pixels; computed once per run (it does not change).
+    pub linear_probe_error_pixels: f64,
+    /// Training examples the linear probes are fitted on.
+    pub linear_probe_fit_examples: usize,
+    /// Efficiency: multiply-adds of one forward pass per example, all layers including the
+    /// output layer, biases not counted: `Σ fan_in · fan_out`.
+    pub flops_dense: f64,
+    /// The same, skipping inputs to each layer that are exactly 0.0 (pixels for the first
+    /// layer, the previous layer's activations after it), averaged over the probe examples.
+    pub flops_if_sparse: f64,
+    /// Units on for no probe example at this epoch.
+    pub silent_units: Vec<usize>,
+    /// Units that were on for some probe example at the previous measurement (the previous
+    /// epoch, or initialisation) and are on for none now.
+    pub died_this_epoch: Vec<usize>,
+    /// Timing: wall seconds spent computing these measurements for this network. In-process
+    /// only (for a front end's display); left out of the JSON line so that the same seed and
+    /// flags give the same line apart from `examples_per_sec` and `epoch_seconds`.
+    #[serde(skip)]
+    pub claims_seconds: f64,
 }
 
-/// Fills `buf`. Until its first byte has arrived, a read timeout means "no frame yet" (an
-/// error only once `first` = (since, limit) has passed) and EOF means "closed" (for a header;
-/// a `body` that is missing is cut short); after it, the frame must complete within
-/// `patience`.
-fn read_full(
-    r: &mut impl Read,
-    buf: &mut [u8],
-    patience: Duration,
-    first: Option<(Instant, Duration)>,
-    body: bool,
-) -> Result<(), FrameError> {
-    let mut filled = 0;
-    let mut began: Option<Instant> = None;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) if began.is_none() && !body => return Err(FrameError::Closed),
-            Ok(0) => return Err(FrameError::Truncated),
-            Ok(n) => {
-                filled += n;
-                began.get_or_insert_with(Instant::now);
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) => {}
-            Err(e) => return Err(FrameError::Io(e)),
-        }
-        if filled < buf.len() {
-            let late = match began {
-                Some(t) => t.elapsed() >= patience,
-                None => first.is_some_and(|(t, f)| t.elapsed() >= f),
-            };
-            if late {
-                return Err(FrameError::Slow(patience));
-            }
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn frames_round_trip() {
-        let msg = ClientMessage::Command(WireCommand::SetLr { lr: 0.05 });
-        let bytes = encode(&msg);
-        let back: ClientMessage =
-            read_message(&mut &bytes[..], MAX_CLIENT_FRAME, Duration::from_secs(1)).unwrap();
-        assert_eq!(back, msg);
-    }
-
-    #[test]
-    fn a_huge_length_is_refused_before_the_body_is_read() {
-        let mut bytes = u32::MAX.to_be_bytes().to_vec();
-        bytes.extend_from_slice(b"{}");
-        let err = read_message::<ClientMessage>(
-            &mut &bytes[..],
-            MAX_CLIENT_FRAME,
-            Duration::from_secs(1),
-        )
-        .unwrap_err();
-        assert!(matches!(err, FrameError::TooLarge { .. }), "{err}");
-    }
-
-    #[test]
-    fn cut_short_and_garbage_frames_are_errors() {
-        let bytes = encode(&ClientMessage::Hello {
-            version: VERSION,
-            read_only: false,
-        });
-        let cut = &bytes[..bytes.len() - 3];
-        let err =
-            read_message::<ClientMessage>(&mut &cut[..], 1024, Duration::from_secs(1)).unwrap_err();
-        assert!(matches!(err, FrameError::Truncated), "{err}");
-        let mut garbage = 5u32.to_be_bytes().to_vec();
-        garbage.extend_from_slice(b"\xff\x00{[x");
-        let err = read_message::<ClientMessage>(&mut &garbage[..], 1024, Duration::from_secs(1))
-            .unwrap_err();
-        assert!(matches!(err, FrameError::Malformed(_)), "{err}");
-        let err =
-            read_message::<ClientMessage>(&mut &b""[..], 1024, Duration::from_secs(1)).unwrap_err();
-        assert!(matches!(err, FrameError::Closed), "{err}");
-    }
-
-    #[test]
-    fn samples_carry_no_nan() {
-        let s = Sample {
-            at: Position::default(),
-            losses: vec![f32::NAN, 0.5],
-            examples_per_sec: 10.0,
-            activations: None,
-            watched: Vec::new(),
-            live_sparsity: vec![vec![0.5, 0.25]],
-        };
-        let wire = WireSample::from(&s);
-        assert_eq!(wire.losses, vec![None, Some(0.5)]);
-        let json = serde_json::to_string(&ServerMessage::Sample(wire.clone())).unwrap();
-        assert!(json.contains("null"), "{json}");
-        let back = Sample::from(wire);
-        assert!(back.losses[0].is_nan());
-        assert!((back.losses[1] - 0.5).abs() < f32::EPSILON);
-        assert_eq!(back.live_sparsity, vec![vec![0.5, 0.25]]);
-    }
-
-    #[test]
-    fn commands_round_trip_through_the_wire_form() {
-        for c in [
-            Command::Pause,
-            Command::Resume,
-            Command::Step,
-            Command::SetLr(0.2),
-            Command::SetL1(0.0),
-            Command::SetNetLr { net: 1, lr: 0.05 },
-            Command::SetNetL1 { net: 0, l1: 0.002 },
-            Command::Reinit { seed: 7 },
-            Command::Focus { net: 1, layer: 2 },
-            Command::ReviveDead,
-            Command::Checkpoint,
-            Command::RestoreLastGood,
-            Command::Quit,
-        ] {
-            let wire = WireCommand::from_command(&c).unwrap();
-            let json = serde_json::to_string(&wire).unwrap();
-            let back: WireCommand = serde_json::from_str(&json).unwrap();
-            assert_eq!(Command::from(back), c, "{json}");
-        }
-        let watch = Command::Watch {
-            viewer: 3,
-            focus: Some((1, 2)),
-        };
-        assert_eq!(WireCommand::from_command(&watch), None, "the bridge's own");
-    }
-
-    #[test]
-    fn a_snapshot_whose_size_does_not_add_up_is_dropped() {
-        let wire = WireSample {
-            at: Position::default(),
-            losses: vec![],
-            examples_per_sec: 0.0,
-            live_sparsity: vec![],
-            activations: Some(WireSnapshot {
-                net: 0,
-                layer: 0,
-                examples: 1000,
-                units: 1000,
-                values: vec![0.0; 3],
-            }),
-        };
-        assert!(Sample::from(wire).activations.is_none());
-    }
+/// The distribution of the number of on-units per example in one hidden layer.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ActiveUnitsHist {
+    /// Units in the layer: counts range over `0..=units`.
+    pub units: usize,
+    pub mean: f64,
+    /// Nearest-rank percentiles of the counts.
+    pub p5: f64,
+    pub p25: f64,
+    pub p50: f64,
+    pub p75: f64,
+    pub p95: f64,
+    /// Width of each bin, in units: `bins[i]` counts the examples whose on-unit count `c`
+    /// has `c / bin_width == i`; the last bin also holds `c == units`.
+    pub bin_width: usize,
+    /// Examples per bin; fixed bins (at most 20) for a bar chart.
+    pub bins: Vec<u32>,
 }

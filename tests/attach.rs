@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use relutui::attach::Connection;
-use relutui::message::{EpochReport, Update};
+use relutui::dashboard::attach::Connection;
+use relutui::protocol::{EpochReport, Update};
 
 const BIN: &str = env!("CARGO_BIN_EXE_relutui");
 /// Long enough for a slow, busy CI machine; a passing test takes a few seconds.
@@ -401,10 +401,10 @@ fn each_viewer_gets_the_heatmap_of_its_own_layer() {
     let open = || wait_until("a viewer to attach", || Connection::open(&dir, true).ok());
     let (a, b) = (open(), open());
     a.commands
-        .send(relutui::message::Command::Focus { net: 0, layer: 0 })
+        .send(relutui::protocol::Command::Focus { net: 0, layer: 0 })
         .unwrap();
     b.commands
-        .send(relutui::message::Command::Focus { net: 1, layer: 1 })
+        .send(relutui::protocol::Command::Focus { net: 1, layer: 1 })
         .unwrap();
     // Samples sent before the trainer saw a focus may show another layer: wait for the own.
     let own = |conn: &Connection, want: (usize, usize)| {

@@ -5,8 +5,8 @@
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
 
-use relutui::app::{App, Event};
-use relutui::message::{
+use relutui::dashboard::app::{App, Event};
+use relutui::protocol::{
     ActivationSnapshot, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
 

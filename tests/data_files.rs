@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use flate2::write::GzEncoder;
-use relutui::data::{self, idx, DatasetKind};
+use relutui::engine::data::{self, idx, DatasetKind};
 
 fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use counting_alloc::peak_bytes;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use relutui::checkpoint::Checkpoint;
-use relutui::config::RunConfig;
-use relutui::data::{self, cifar, idx};
-use relutui::train::Trainer;
+use relutui::engine::checkpoint::Checkpoint;
+use relutui::engine::config::RunConfig;
+use relutui::engine::data::{self, cifar, idx};
+use relutui::engine::trainer::Trainer;
 
 /// What a reader may hold beyond a multiple of its input: buffers of fixed size (the gzip
 /// decoder's window and tables, a read chunk, an error message). Measured: about 92 KiB for

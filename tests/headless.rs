@@ -6,21 +6,11 @@ mod common;
 
 use std::process::Output;
 
-use common::{json_lines, relutui};
-use relutui::message::EpochReport;
+use common::{json_lines, line_without_timing, relutui};
+use relutui::protocol::EpochReport;
 
 fn reports(out: &Output) -> Vec<EpochReport> {
     json_lines(out)
-}
-
-/// Everything but the timing fields.
-fn without_timing(line: &str) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
-    let obj = v.as_object_mut().unwrap();
-    for field in EpochReport::TIMING_FIELDS {
-        assert!(obj.remove(*field).is_some(), "no timing field {field}");
-    }
-    v
 }
 
 const SMALL: &[&str] = &[
@@ -81,7 +71,7 @@ fn same_seed_same_numbers_other_seed_other_numbers() {
         String::from_utf8(o.stdout.clone())
             .unwrap()
             .lines()
-            .map(without_timing)
+            .map(line_without_timing)
             .collect()
     };
     assert_eq!(strip(&a), strip(&b));

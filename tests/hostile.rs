@@ -11,7 +11,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use flate2::write::GzEncoder;
-use relutui::data::idx;
+use relutui::engine::data::idx;
 
 const BIN: &str = env!("CARGO_BIN_EXE_relutui");
 

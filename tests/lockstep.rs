@@ -4,11 +4,10 @@
 #[path = "support/common.rs"]
 mod common;
 
-use common::mnist2k;
-use relutui::config::RunConfig;
-use relutui::message::EpochReport;
-use relutui::nn::Activation;
-use relutui::train::Trainer;
+use common::{mnist2k, without_timing};
+use relutui::engine::config::RunConfig;
+use relutui::engine::nn::Activation;
+use relutui::engine::trainer::Trainer;
 
 fn config() -> RunConfig {
     RunConfig {
@@ -18,14 +17,6 @@ fn config() -> RunConfig {
         seed: 5,
         ..RunConfig::default()
     }
-}
-
-fn without_timing(r: &EpochReport) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap();
-    for f in EpochReport::TIMING_FIELDS {
-        v.as_object_mut().unwrap().remove(*f);
-    }
-    v
 }
 
 fn train_two_epochs(parallel: bool) -> (Trainer, Vec<serde_json::Value>) {
@@ -80,8 +71,8 @@ fn networks_start_equal_and_share_the_batches() {
 /// evaluation and claims), whenever the command arrives and even after a network diverged.
 #[test]
 fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
-    use relutui::message::{Command, Update};
-    use relutui::train;
+    use relutui::engine::trainer;
+    use relutui::protocol::{Command, Update};
     use std::time::Duration;
 
     let mut fresh_config = config();
@@ -97,7 +88,7 @@ fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
     let mut wild = config();
     wild.lr = 50.0;
     let t = Trainer::new(&wild, mnist2k()).without_samples();
-    let handle = train::spawn(t).unwrap();
+    let handle = trainer::spawn(t).unwrap();
     let next = || {
         handle
             .updates

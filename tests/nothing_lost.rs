@@ -9,12 +9,16 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+#[path = "support/common.rs"]
+mod common;
+
+use common::{line_without_timing, without_timing};
 use crossbeam_channel::Receiver;
-use relutui::checkpoint::Checkpoint;
-use relutui::config::RunConfig;
-use relutui::data;
-use relutui::message::{Command as Cmd, EpochReport, RunState, Update};
-use relutui::train::{self, Trainer};
+use relutui::engine::checkpoint::Checkpoint;
+use relutui::engine::config::RunConfig;
+use relutui::engine::data;
+use relutui::engine::trainer::{self, Trainer};
+use relutui::protocol::{Command as Cmd, EpochReport, RunState, Update};
 
 const BIN: &str = env!("CARGO_BIN_EXE_relutui");
 /// Generous for a busy CI machine; the tests take a few seconds each.
@@ -41,7 +45,7 @@ fn next(updates: &Receiver<Update>) -> Update {
 
 /// Runs `trainer` on its thread until done; every epoch report.
 fn run_to_end(trainer: Trainer) -> Vec<EpochReport> {
-    let handle = train::spawn(trainer).unwrap();
+    let handle = trainer::spawn(trainer).unwrap();
     let mut reports = Vec::new();
     loop {
         match next(&handle.updates) {
@@ -53,19 +57,6 @@ fn run_to_end(trainer: Trainer) -> Vec<EpochReport> {
     handle.commands.send(Cmd::Quit).unwrap();
     handle.thread.join().unwrap();
     reports
-}
-
-/// A report as the JSON line has it, without the timing fields.
-fn untimed(r: &EpochReport) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap();
-    for f in EpochReport::TIMING_FIELDS {
-        v.as_object_mut().unwrap().remove(*f);
-    }
-    v
-}
-
-fn untimed_line(line: &str) -> serde_json::Value {
-    untimed(&serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
 }
 
 /// Trains `batches` batches by hand, finishing epochs as the run loop does.
@@ -106,7 +97,11 @@ fn a_resumed_run_continues_exactly_mid_epoch_and_at_an_epoch_end() {
         let done = stop / bpe;
         assert_eq!(after.len(), 2 * (3 - done), "stopped at batch {stop}");
         for (a, b) in after.iter().zip(&straight[2 * done..]) {
-            assert_eq!(untimed(a), untimed(b), "stopped at batch {stop}");
+            assert_eq!(
+                without_timing(a),
+                without_timing(b),
+                "stopped at batch {stop}"
+            );
         }
     }
 }
@@ -254,9 +249,9 @@ fn sighup_leaves_a_complete_log_and_a_checkpoint_that_resumes_exactly() {
     let expected: Vec<_> = String::from_utf8(reference.stdout)
         .unwrap()
         .lines()
-        .map(untimed_line)
+        .map(line_without_timing)
         .collect();
-    let got: Vec<_> = lines(&log).iter().map(|l| untimed_line(l)).collect();
+    let got: Vec<_> = lines(&log).iter().map(|l| line_without_timing(l)).collect();
     assert_eq!(got.len(), expected.len());
     assert_eq!(got, expected, "stopped at {at:?}");
     // The resumed run went on checkpointing to the same file.
@@ -375,7 +370,7 @@ fn a_diverged_network_restores_and_learns_at_a_lower_rate() {
         seed: 1,
         ..RunConfig::default()
     };
-    let handle = train::spawn(trainer(&config).with_checkpoint(path.clone())).unwrap();
+    let handle = trainer::spawn(trainer(&config).with_checkpoint(path.clone())).unwrap();
     let at = loop {
         if let Update::Diverged { net, at, reason } = next(&handle.updates) {
             assert_eq!(net, 0, "the rectifier ({reason})");

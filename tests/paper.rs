@@ -14,11 +14,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{json_lines, mnist2k, relutui};
-use relutui::config::RunConfig;
-use relutui::data::{self, idx};
-use relutui::message::{Command as Cmd, EpochReport, RunState, Update};
-use relutui::nn::Activation;
-use relutui::train::{self, Trainer};
+use relutui::engine::config::RunConfig;
+use relutui::engine::data::{self, idx};
+use relutui::engine::nn::Activation;
+use relutui::engine::trainer::{self, Trainer};
+use relutui::protocol::{Command as Cmd, EpochReport, RunState, Update};
 
 /// Writes `train` + `test` real digits (from the embedded set) as MNIST IDX files.
 fn write_digits(dir: &Path, train: usize, test: usize) {
@@ -100,7 +100,7 @@ fn the_keys_commands_change_one_network_or_all() {
         net_lr: vec![(Activation::Tanh, 0.02)],
         ..RunConfig::default()
     };
-    let handle = train::spawn(Trainer::new(&config, mnist2k()).without_samples()).unwrap();
+    let handle = trainer::spawn(Trainer::new(&config, mnist2k()).without_samples()).unwrap();
     let settings = |want: usize| {
         let mut seen = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -138,7 +138,7 @@ fn the_keys_commands_change_one_network_or_all() {
 }
 
 /// Reads epoch reports until the run is done.
-fn reports_until_done(handle: &train::TrainerHandle) -> (Vec<EpochReport>, Vec<(usize, usize)>) {
+fn reports_until_done(handle: &trainer::TrainerHandle) -> (Vec<EpochReport>, Vec<(usize, usize)>) {
     let (mut reports, mut stops) = (Vec::new(), Vec::new());
     loop {
         match handle.updates.recv_timeout(Duration::from_secs(120)) {
@@ -167,7 +167,7 @@ fn best_epoch_bookkeeping_and_early_stopping_of_one_network() {
         patience: Some(2),
         ..RunConfig::default()
     };
-    let handle = train::spawn(
+    let handle = trainer::spawn(
         Trainer::new(&config, mnist2k())
             .without_samples()
             .with_parallel(false),
@@ -226,7 +226,7 @@ fn every_network_stopped_ends_the_run() {
         patience: Some(1),
         ..RunConfig::default()
     };
-    let handle = train::spawn(Trainer::new(&config, mnist2k()).without_samples()).unwrap();
+    let handle = trainer::spawn(Trainer::new(&config, mnist2k()).without_samples()).unwrap();
     let (reports, stops) = reports_until_done(&handle);
     handle.commands.send(Cmd::Quit).unwrap();
     handle.thread.join().unwrap();

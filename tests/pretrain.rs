@@ -8,13 +8,14 @@ mod common;
 
 use std::time::Duration;
 
+use common::without_timing;
 use crossbeam_channel::Receiver;
-use relutui::checkpoint::Checkpoint;
-use relutui::config::RunConfig;
-use relutui::message::{Command as Cmd, EpochReport, RunState, Update};
-use relutui::nn::Activation;
-use relutui::pretrain::PretrainReport;
-use relutui::train::{self, PretrainSettings, Trainer};
+use relutui::engine::checkpoint::Checkpoint;
+use relutui::engine::config::RunConfig;
+use relutui::engine::nn::Activation;
+use relutui::engine::trainer::{self, PretrainSettings, Trainer};
+use relutui::protocol::PretrainReport;
+use relutui::protocol::{Command as Cmd, EpochReport, RunState, Update};
 
 const TIMEOUT: Duration = Duration::from_secs(90);
 const SETTINGS: PretrainSettings = PretrainSettings {
@@ -43,12 +44,12 @@ fn next(updates: &Receiver<Update>) -> Update {
 /// A run's results as JSON values without their timing fields, in order: pre-training
 /// reports, then supervised ones.
 fn run_to_end(trainer: Trainer) -> Vec<serde_json::Value> {
-    let handle = train::spawn(trainer).unwrap();
+    let handle = trainer::spawn(trainer).unwrap();
     let mut out = Vec::new();
     loop {
         match next(&handle.updates) {
-            Update::PretrainEpoch(r) => out.push(untimed(&r, PretrainReport::TIMING_FIELDS)),
-            Update::Epoch(r) => out.push(untimed(&r, EpochReport::TIMING_FIELDS)),
+            Update::PretrainEpoch(r) => out.push(without_timing(&r)),
+            Update::Epoch(r) => out.push(without_timing(&r)),
             Update::State(RunState::Done) => break,
             _ => {}
         }
@@ -56,14 +57,6 @@ fn run_to_end(trainer: Trainer) -> Vec<serde_json::Value> {
     handle.commands.send(Cmd::Quit).unwrap();
     handle.thread.join().unwrap();
     out
-}
-
-fn untimed(r: &impl serde::Serialize, timing: &[&str]) -> serde_json::Value {
-    let mut v = serde_json::to_value(r).unwrap();
-    for f in timing {
-        v.as_object_mut().unwrap().remove(*f);
-    }
-    v
 }
 
 /// Trains `batches` pre-training batches by hand, finishing epochs as the run loop does.
@@ -155,7 +148,7 @@ fn masks_order_and_decoders_are_shared_by_every_network() {
 #[test]
 fn pause_step_and_lr_work_in_the_phase() {
     let acts = [Activation::Rectifier];
-    let handle = train::spawn(trainer(&config(&acts)).with_pretrain(SETTINGS)).unwrap();
+    let handle = trainer::spawn(trainer(&config(&acts)).with_pretrain(SETTINGS)).unwrap();
     handle.commands.send(Cmd::Pause).unwrap();
     handle.commands.send(Cmd::SetLr(0.05)).unwrap();
     let mut saw = Vec::new();

@@ -6,12 +6,12 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use relutui::app::{App, Event};
-use relutui::message::{
+use relutui::dashboard::app::{App, Event};
+use relutui::dashboard::ui;
+use relutui::protocol::PretrainAt;
+use relutui::protocol::{
     ActivationSnapshot, Command, NetInfo, Position, RunInfo, RunState, Sample, Update,
 };
-use relutui::pretrain::PretrainAt;
-use relutui::ui;
 
 fn info() -> RunInfo {
     RunInfo {

@@ -7,8 +7,8 @@ mod common;
 
 use common::{json_lines, relutui};
 use ndarray::{s, Array2};
-use relutui::nn::simd::{self, Level};
-use relutui::nn::{kernels, small_batch, Activation, Kernels, Mlp, Workspace};
+use relutui::engine::nn::simd::{self, Level};
+use relutui::engine::nn::{kernels, small_batch, Activation, Kernels, Mlp, Workspace};
 use serde_json::Value;
 
 /// About a third exact zeros, like a rectifier layer's output; odd values elsewhere.

@@ -6,8 +6,8 @@ mod common;
 
 use std::process::Output;
 
-use common::relutui;
-use relutui::message::EpochReport;
+use common::{line_without_timing, relutui};
+use relutui::protocol::EpochReport;
 
 fn stdout(out: &Output) -> String {
     assert!(
@@ -31,16 +31,6 @@ const SMALL: &[&str] = &[
     "--repeats",
     "1",
 ];
-
-/// A JSON line without its timing fields.
-fn without_timing(line: &str) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(line).unwrap();
-    let obj = v.as_object_mut().unwrap();
-    for field in relutui::message::EpochReport::TIMING_FIELDS {
-        obj.remove(*field);
-    }
-    v
-}
 
 #[test]
 fn json_lines_then_the_table_and_the_chart_on_stdout() {
@@ -96,7 +86,7 @@ fn out_dir_files_match_across_worker_counts() {
         for name in ["l1-0_seed-1.jsonl", "l1-0.01_seed-1.jsonl"] {
             let content = std::fs::read_to_string(path.join(name)).unwrap();
             assert_eq!(content.lines().count(), 1, "{name}");
-            files.extend(content.lines().map(without_timing));
+            files.extend(content.lines().map(line_without_timing));
         }
         lines.push(files);
     }

@@ -12,7 +12,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
 use common::relutui;
-use relutui::message::EpochReport;
+use relutui::protocol::EpochReport;
 
 const BIN: &str = env!("CARGO_BIN_EXE_relutui");
 

@@ -9,9 +9,9 @@ mod common;
 mod counting_alloc;
 
 use common::mnist2k;
-use relutui::config::RunConfig;
-use relutui::data;
-use relutui::train::Trainer;
+use relutui::engine::config::RunConfig;
+use relutui::engine::data;
+use relutui::engine::trainer::Trainer;
 
 /// Two networks of 784-500-250-10, trained through `epochs` epochs on this thread.
 fn trained(epochs: usize) -> Trainer {
@@ -81,7 +81,7 @@ fn a_checkpoint_is_encoded_in_one_buffer_of_its_size() {
 #[test]
 fn a_training_step_allocates_nothing_of_its_own() {
     use ndarray::s;
-    use relutui::nn::{Activation, Mlp, Workspace};
+    use relutui::engine::nn::{Activation, Mlp, Workspace};
 
     let all = data::mnist10k().unwrap();
     for batch in [10, 100] {

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use relutui::message::EpochReport;
+use relutui::protocol::EpochReport;
 
 const BIN: &str = env!("CARGO_BIN_EXE_relutui");
 /// Long enough for a slow, busy CI machine; a passing test takes a few seconds.

@@ -9,12 +9,12 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use relutui::app::{App, Event};
-use relutui::message::{
+use relutui::dashboard::app::{App, Event};
+use relutui::dashboard::ui;
+use relutui::protocol::{
     ActivationSnapshot, ActiveUnitsHist, ClaimsReport, EpochReport, NetInfo, Position, RunInfo,
     RunState, Sample, Update,
 };
-use relutui::ui;
 
 const BPE: usize = 800;
 const PROBE: usize = 48;
@@ -574,7 +574,10 @@ fn claims_view_names_the_four_claims_120x40() {
 #[test]
 fn light_theme_uses_no_bright_white() {
     use ratatui::style::Color;
-    for theme in [relutui::theme::Theme::Dark, relutui::theme::Theme::Light] {
+    for theme in [
+        relutui::dashboard::theme::Theme::Dark,
+        relutui::dashboard::theme::Theme::Light,
+    ] {
         let mut app = running(&TWO, &PAPER, true);
         app.theme = theme;
         let t = draw(&app, 120, 40);
@@ -587,8 +590,12 @@ fn light_theme_uses_no_bright_white() {
             darkest |= heat && (cell.fg == Color::Black || cell.bg == Color::Black);
         }
         // On a light background the strongest activations are black, never white.
-        assert_eq!(darkest, theme == relutui::theme::Theme::Light, "{theme:?}");
-        if theme == relutui::theme::Theme::Light {
+        assert_eq!(
+            darkest,
+            theme == relutui::dashboard::theme::Theme::Light,
+            "{theme:?}"
+        );
+        if theme == relutui::dashboard::theme::Theme::Light {
             insta::assert_snapshot!("light_theme", t.backend());
         }
     }
@@ -599,7 +606,7 @@ fn the_end_of_run_summary() {
     let mut app = running(&TWO, &PAPER, true);
     app.log = Some("runs/a.jsonl".into());
     app.checkpoint = Some("runs/a.ckpt".into());
-    let summary = relutui::summary::render(&app);
+    let summary = relutui::dashboard::summary::render(&app);
     for want in [
         "relutui summary: mnist10k 784-1000-1000-1000-10, seed 1, 3 epochs/10 done",
         "rectifier  final (epoch 3)",

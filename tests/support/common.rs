@@ -4,7 +4,8 @@
 
 use std::process::{Command, Output};
 
-use relutui::data::{self, Splits};
+use relutui::engine::data::{self, Splits};
+use relutui::protocol::{EpochReport, PretrainReport};
 use serde::de::DeserializeOwned;
 
 /// Runs the real binary with `args` and waits for it.
@@ -41,4 +42,31 @@ pub fn mnist2k() -> Splits {
         test: all.test.slice(0..300),
         classes: 10,
     }
+}
+
+/// A report (or any JSON line relutui writes) without the fields that measure time:
+/// [`EpochReport::TIMING_FIELDS`] for a supervised epoch, [`PretrainReport::TIMING_FIELDS`] for
+/// a pre-training one. Everything else is a function of the seed and the flags. Every one of
+/// those fields must be there: a value that never had them cannot pass as timing-free.
+pub fn without_timing(report: &impl serde::Serialize) -> serde_json::Value {
+    let mut v = serde_json::to_value(report).expect("a report serialises");
+    let obj = v.as_object_mut().expect("a report is a JSON object");
+    let timing = if obj.get("phase").and_then(|p| p.as_str()) == Some("pretrain") {
+        PretrainReport::TIMING_FIELDS
+    } else {
+        EpochReport::TIMING_FIELDS
+    };
+    for field in timing {
+        assert!(
+            obj.remove(*field).is_some(),
+            "no timing field {field}: {obj:?}"
+        );
+    }
+    v
+}
+
+/// [`without_timing`] of one JSON line.
+pub fn line_without_timing(line: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    without_timing(&v)
 }

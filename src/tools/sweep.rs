@@ -1,0 +1,475 @@
+//! `relutui sweep`: the paper's sparsity sweep (Glorot et al. 2011, figure 3). It trains
+//! rectifier networks headless, one run per L1 penalty and seed, then prints final sparsity
+//! against test error as a table and as a text scatter chart.
+//!
+//! Every run is the ordinary trainer ([`crate::engine::trainer`]) driven through its channels with a
+//! single rectifier network. A run trains on one thread, so `--jobs` worker threads (default:
+//! the available cores) take runs from a shared queue. Repeat `r` of every L1 value uses seed
+//! `--seed + r`, so the L1 values are compared on the same initial weights and batch order.
+//!
+//! Output: with `--out-dir DIR` each run's JSON lines go to `DIR/l1-<L1>_seed-<SEED>.jsonl`
+//! and stdout gets only the table and the chart. Without it the JSON lines go to stdout as
+//! the epochs finish (runs interleave; each line names its `l1` and `seed`), followed by the
+//! table and the chart, whose lines never start with `{`. Nothing written to stdout contains
+//! an escape code. One line per finished run goes to stderr.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use crossbeam_channel::{unbounded, Sender};
+
+use crate::engine::config::{self, RunConfig, Widths};
+use crate::engine::data::{self, DatasetKind, Splits};
+use crate::engine::nn::Activation;
+use crate::engine::trainer::{self, Trainer};
+use crate::frontend::jsonl::JsonLines;
+use crate::protocol::{EpochReport, RunState, Update};
+
+pub mod collect;
+pub mod plan;
+mod summary;
+mod worker;
+
+use summary::{mean, write_figure};
+pub use summary::{scatter, summary, summary_table};
+pub use worker::execute;
+
+/// The paper's sweep of L1 penalties.
+pub const DEFAULT_L1_LIST: &str = "0,0.0001,0.0003,0.001,0.003,0.01";
+
+/// L1 penalties, from `--l1 0,0.001`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct L1List(pub Vec<f32>);
+
+/// The flags of `relutui sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// L1 penalties on the hidden activations, comma-separated: one group of runs each.
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = DEFAULT_L1_LIST, value_parser = parse_l1_list)]
+    pub l1: L1List,
+
+    /// Runs per L1 value (at most 1000); repeat r uses seed --seed + r.
+    #[arg(long, value_name = "K", allow_negative_numbers = true, default_value_t = 3, value_parser = parse_repeats)]
+    pub repeats: usize,
+
+    /// Epochs of every run.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = 5, value_parser = config::parse_epochs)]
+    pub epochs: usize,
+
+    /// Hidden-layer widths, comma-separated.
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = Widths::parse)]
+    pub hidden: Widths,
+
+    /// Constant SGD learning rate.
+    #[arg(long, value_name = "RATE", allow_negative_numbers = true, default_value_t = config::DEFAULT_LR, value_parser = config::parse_lr)]
+    pub lr: f32,
+
+    /// Examples per mini-batch.
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
+    pub batch_size: usize,
+
+    /// Base seed: repeat r of every L1 value uses seed + r.
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        default_value_t = 1
+    )]
+    pub seed: u64,
+
+    /// Data to train on: mnist10k is built in; the others read standard files from --data-dir.
+    #[arg(long, value_enum, default_value_t = DatasetKind::Mnist10k)]
+    pub dataset: DatasetKind,
+
+    /// Folder with the dataset's files (see `relutui --help`).
+    #[arg(long, value_name = "DIR", value_parser = config::parse_data_dir)]
+    pub data_dir: Option<PathBuf>,
+
+    /// Write each run's JSON lines to DIR/l1-<L1>_seed-<SEED>.jsonl (created if missing)
+    /// instead of stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+
+    /// Runs trained at once, one thread each (at most the runs) [default: the available cores].
+    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_at_least_one)]
+    pub jobs: Option<usize>,
+
+    /// Print one self-contained relutui command per run instead of training (for GNU parallel
+    /// or a Slurm array); each writes its log and checkpoint in --out-dir, and the plan is kept
+    /// in --out-dir/sweep.json for --collect.
+    #[arg(long, conflicts_with_all = ["task", "collect"])]
+    pub plan: bool,
+
+    /// Run exactly line K (1-based) of --plan's output, e.g. the task id of a Slurm job array.
+    #[arg(long, value_name = "K", conflicts_with = "collect", value_parser = parse_at_least_one)]
+    pub task: Option<usize>,
+
+    /// Build the summary table and the figure (DIR/figure3.svg) from the runs in DIR, saying
+    /// which are finished, running, stopped or not started. The other flags come from
+    /// DIR/sweep.json.
+    #[arg(long, value_name = "DIR")]
+    pub collect: Option<PathBuf>,
+
+    /// How the lines of --plan start relutui (e.g. an absolute path on the cluster).
+    #[arg(long, value_name = "COMMAND", default_value = "relutui")]
+    pub program: String,
+}
+
+/// `--l1` of the sweep: comma-separated penalties, each valid for `--l1`, no repeats.
+pub fn parse_l1_list(s: &str) -> Result<L1List, String> {
+    let mut out: Vec<f32> = Vec::new();
+    for part in s.split(',') {
+        if part.trim().is_empty() {
+            return Err(format!("empty value in '{s}'"));
+        }
+        let v = config::parse_l1(part)?;
+        if out.contains(&v) {
+            return Err(format!("{v} is listed twice"));
+        }
+        out.push(v);
+    }
+    Ok(L1List(out))
+}
+
+fn parse_at_least_one(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(v) => Ok(v),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// `--repeats` above this is refused: the plan holds one entry per run.
+pub const MAX_REPEATS: usize = 1000;
+
+fn parse_repeats(s: &str) -> Result<usize, String> {
+    match parse_at_least_one(s)? {
+        v if v > MAX_REPEATS => Err(format!("{v} is above the limit {MAX_REPEATS}")),
+        v => Ok(v),
+    }
+}
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("--out-dir {}: {source}", path.display())]
+    OutDir { path: PathBuf, source: io::Error },
+    #[error("cannot start a thread: {0}")]
+    Spawn(io::Error),
+    #[error("writing to stdout failed: {0}")]
+    Stdout(io::Error),
+    #[error("a training thread panicked")]
+    Panicked,
+}
+
+impl SweepError {
+    /// Bad paths are the user's to fix (exit 2); the rest are runtime failures (exit 1).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SweepError::OutDir { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// One run of the sweep.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunSpec {
+    pub index: usize,
+    /// Which of the `--l1` values this run trains with.
+    pub group: usize,
+    pub l1: f32,
+    pub seed: u64,
+}
+
+/// A finished run: its settings and its last epoch's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    pub spec: RunSpec,
+    pub last: EpochReport,
+    pub seconds: f64,
+}
+
+impl RunResult {
+    /// Mean over hidden layers of the validation sparsity (fraction of exact zeros).
+    pub fn mean_sparsity(&self) -> f64 {
+        mean(&self.last.sparsity)
+    }
+
+    /// Mean over hidden layers of the active-set stability, leaving out silent layers.
+    pub fn mean_stability(&self) -> f64 {
+        let defined: Vec<f64> = self
+            .last
+            .claims
+            .active_set_stability
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        mean(&defined)
+    }
+}
+
+/// The runs of a sweep, repeat by repeat, so that a partial sweep covers every L1 value.
+pub fn plan(l1: &[f32], repeats: usize, seed: u64) -> Vec<RunSpec> {
+    (0..repeats)
+        .flat_map(|r| {
+            l1.iter()
+                .enumerate()
+                .map(move |(group, &l)| (group, l, seed.wrapping_add(r as u64)))
+        })
+        .enumerate()
+        .map(|(index, (group, l1, seed))| RunSpec {
+            index,
+            group,
+            l1,
+            seed,
+        })
+        .collect()
+}
+
+/// The file of one run's JSON lines under `--out-dir`.
+pub fn run_file(dir: &Path, spec: &RunSpec) -> PathBuf {
+    dir.join(format!("l1-{}_seed-{}.jsonl", spec.l1, spec.seed))
+}
+
+impl SweepArgs {
+    /// The run configuration of one run of the sweep.
+    pub fn config(&self, spec: &RunSpec) -> RunConfig {
+        RunConfig {
+            dataset: self.dataset,
+            data_dir: self.data_dir.clone(),
+            activations: vec![Activation::Rectifier],
+            hidden: self.hidden.0.clone(),
+            batch_size: self.batch_size,
+            lr: self.lr,
+            l1: spec.l1,
+            epochs: Some(self.epochs),
+            seed: spec.seed,
+            net_lr: Vec::new(),
+            net_l1: Vec::new(),
+            patience: None,
+        }
+    }
+
+    fn jobs(&self, runs: usize) -> usize {
+        self.jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+            .clamp(1, runs.max(1))
+    }
+}
+
+/// The `relutui sweep` front end: loads the data, runs the sweep and maps errors to exit
+/// codes (2 for bad input, 1 at runtime).
+pub fn run(args: &SweepArgs) -> ExitCode {
+    if let Some(dir) = &args.collect {
+        return match collect::collect(dir) {
+            Ok((text, _)) => {
+                let mut out = io::stdout().lock();
+                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if args.plan || args.task.is_some() {
+        let Some(dir) = args.out_dir.as_deref() else {
+            let flag = if args.plan { "--plan" } else { "--task" };
+            eprintln!(
+                "error: {flag} needs --out-dir DIR: every run writes its log and checkpoint there"
+            );
+            return ExitCode::from(2);
+        };
+        let result = match args.task {
+            None => plan::print_plan(args, dir, io::stdout().lock()),
+            Some(k) => match plan::task_args(args, dir, k) {
+                Ok(argv) => return exec_task(&argv),
+                Err(e) => Err(e),
+            },
+        };
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if args.dataset.needs_data_dir() && args.data_dir.is_none() {
+        crate::say!(
+            "error: --dataset {} needs --data-dir DIR with its files (see relutui sweep --help)",
+            args.dataset
+        );
+        return ExitCode::from(2);
+    }
+    // Before anything large is allocated: every worker trains one network at once.
+    let runs = args.l1.0.len() * args.repeats;
+    let mut est = crate::engine::memory::estimate(
+        &args.config(&plan(&args.l1.0, 1, args.seed)[0]),
+        crate::engine::memory::dataset_shape(args.dataset).0,
+        crate::engine::memory::dataset_shape(args.dataset).1,
+        false,
+    );
+    est.total *= args.jobs(runs) as f64;
+    if let Err(e) =
+        crate::engine::memory::check(&est, crate::engine::memory::available(), "this sweep")
+    {
+        crate::say!("error: {e} (or fewer --jobs)");
+        return ExitCode::from(2);
+    }
+    // One sweep per --out-dir at a time: two would write the same run files.
+    let _lock = match &args.out_dir {
+        Some(dir) if dir.is_dir() => match crate::os::lock::Lock::exclusive(
+            &dir.join(".sweep.lock"),
+            &format!("--out-dir {}", dir.display()),
+        ) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                crate::say!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
+    let splits = match data::load(args.dataset, args.data_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            crate::say!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = io::stdout();
+    if stdout.is_terminal() && args.out_dir.is_none() {
+        crate::say!("sweep: JSON lines go to stdout; use --out-dir DIR to keep them in files");
+    }
+    match execute(args, &splits, stdout.lock()) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            crate::say!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// `--task K`: becomes line K's relutui process (same pid, so a scheduler's signals reach the
+/// run itself), or says why it could not.
+fn exec_task(argv: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("relutui"));
+    let err = std::process::Command::new(&exe).args(argv).exec();
+    eprintln!("error: --task: cannot start {}: {err}", exe.display());
+    ExitCode::from(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary::mean_sd;
+    use super::*;
+
+    #[test]
+    fn l1_lists_parse_and_name_their_problem() {
+        assert_eq!(parse_l1_list("0,0.001").unwrap().0, vec![0.0, 0.001]);
+        assert!(parse_l1_list("0,-1").unwrap_err().contains("at least 0"));
+        assert!(parse_l1_list("0,0").unwrap_err().contains("twice"));
+        assert!(parse_l1_list("0,,1").unwrap_err().contains("empty"));
+        assert!(parse_l1_list("x").is_err());
+    }
+
+    #[test]
+    fn plan_goes_repeat_by_repeat_with_shared_seeds() {
+        let p = plan(&[0.0, 0.01], 2, 5);
+        let got: Vec<(f32, u64)> = p.iter().map(|r| (r.l1, r.seed)).collect();
+        assert_eq!(got, vec![(0.0, 5), (0.01, 5), (0.0, 6), (0.01, 6)]);
+        assert!(p.iter().enumerate().all(|(i, r)| r.index == i));
+        assert_eq!(
+            run_file(Path::new("d"), &p[1]),
+            Path::new("d/l1-0.01_seed-5.jsonl")
+        );
+    }
+
+    #[test]
+    fn scatter_places_marks_and_axes() {
+        let pts = [
+            (0.0, 10.0, 0),
+            (100.0, 0.0, 1),
+            (100.0, 0.0, 2),
+            (50.0, 5.0, 1),
+        ];
+        let chart = scatter(&pts, 21, 5);
+        let lines: Vec<&str> = chart.lines().collect();
+        assert_eq!(lines.len(), 7, "{chart}");
+        // Top left: group 0; bottom right: two groups share a cell; the middle: group 1.
+        assert_eq!(lines[0].chars().nth(9), Some('0'), "{chart}");
+        assert!(lines[4].ends_with('*'), "{chart}");
+        assert_eq!(lines[2].chars().nth(9 + 10), Some('1'), "{chart}");
+        assert!(lines[5].trim_start().starts_with("+---"));
+        assert!(chart.is_ascii() && !chart.contains('\x1b'));
+        assert_eq!(scatter(&[], 10, 5), "(no points to draw)\n");
+        // A single point still draws.
+        assert!(scatter(&[(3.0, 3.0, 0)], 10, 3).contains('0'));
+    }
+
+    #[test]
+    fn means_and_deviations() {
+        assert_eq!(mean_sd(&[1.0, 3.0]), (2.0, 2f64.sqrt()));
+        assert_eq!(mean_sd(&[4.0]), (4.0, 0.0));
+        assert!(mean(&[]).is_nan());
+    }
+
+    fn result(spec: RunSpec, sparsity: f64, test_error: f64) -> RunResult {
+        let line = serde_json::json!({
+            "net": "rectifier", "epoch": 1, "step": 10, "train_error": test_error,
+            "valid_error": test_error, "test_error": test_error, "loss": 1.0,
+            "l1_penalty": 0.0, "sparsity": [sparsity, sparsity], "dead_units": [0, 0],
+            "saturated_units": [0, 0], "mean_activation": [0.1, 0.1], "active_units": [1.0, 1.0],
+            "lr": 0.1, "l1": spec.l1, "seed": spec.seed, "examples_per_sec": 1.0,
+            "epoch_seconds": 1.0, "active_set_stability": [0.5, null],
+        });
+        RunResult {
+            spec,
+            last: serde_json::from_value(line).unwrap(),
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn summary_tables_runs_and_lists_chance_level_ones_instead_of_drawing_them() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrap {
+            #[command(flatten)]
+            args: SweepArgs,
+        }
+        let args = Wrap::parse_from(["sweep", "--l1", "0,0.01", "--hidden", "8"]).args;
+        let runs = plan(&args.l1.0, 1, 1);
+        let results = [result(runs[0], 0.6, 0.03), result(runs[1], 1.0, 0.88)];
+        assert!(
+            (results[0].mean_stability() - 0.5).abs() < 1e-12,
+            "silent layers are left out"
+        );
+        let text = summary(&args, &results, 10, 12.0, 2);
+        assert!(text.contains("2 runs in 12 s (2 at a time)"), "{text}");
+        assert!(
+            text.contains("not drawn, at chance level (sparsity, test error): l1 0.01 seed 1 (100.0 %, 88.0 %)"),
+            "{text}"
+        );
+        let grid: String = text
+            .lines()
+            .filter_map(|l| l.split_once(" |").map(|(_, g)| g))
+            .collect();
+        assert_eq!(
+            grid.trim(),
+            "0",
+            "only the run off chance is drawn:\n{text}"
+        );
+        assert!(!text.contains('\x1b'));
+    }
+}
