@@ -131,8 +131,8 @@ pub struct RunArgs {
     /// Constant SGD learning rate: one value for every network (0.01), or per network
     /// (rectifier=0.01,tanh=0.1; a plain value first sets the networks not named). The paper
     /// picks from 0.1, 0.01, 0.001, 0.0001 by validation error. [default: per dataset and
-    /// activation, measured (README): mnist10k rectifier/softplus 0.1, tanh 0.01;
-    /// the other datasets 0.01; sigmoid 0.1 everywhere]
+    /// activation, measured (README): rectifier 0.1 on mnist10k, 0.01 on the other datasets;
+    /// tanh 0.01; softplus 0.1; sigmoid 0.1 (unmeasured)]
     #[arg(long, value_name = "RATE", allow_negative_numbers = true, value_parser = parse_lr_list)]
     pub lr: Option<PerNet>,
 
