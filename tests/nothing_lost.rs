@@ -132,8 +132,17 @@ fn resuming_refuses_a_checkpoint_of_another_run() {
     assert!(err.to_string().contains("past the end"), "{err}");
 }
 
+/// relutui with SIGHUP at its default disposition whatever this test process inherited:
+/// under `nohup cargo test` it is ignored, and relutui keeps an inherited ignore, as `nohup`
+/// users expect (`tests/hostile.rs` tests that), so a hangup test would see no hangup.
+fn relutui() -> Command {
+    let mut cmd = Command::new("env");
+    cmd.arg("--default-signal=HUP").arg(BIN);
+    cmd
+}
+
 fn spawn(args: &[&str], extra: &[&Path]) -> Child {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = relutui();
     cmd.args(args);
     for p in extra {
         cmd.arg(p);
@@ -198,7 +207,7 @@ fn stderr_of(child: Child) -> String {
 fn sighup_leaves_a_complete_log_and_a_checkpoint_that_resumes_exactly() {
     let dir = tempfile::tempdir().unwrap();
     let (log, ck) = (dir.path().join("log.jsonl"), dir.path().join("run.ckpt"));
-    let mut child = Command::new(BIN)
+    let mut child = relutui()
         .args(SMALL)
         .args(["--epochs", "50", "--log"])
         .arg(&log)
