@@ -624,6 +624,29 @@ fn the_end_of_run_summary() {
     insta::assert_snapshot!(summary);
 }
 
+/// Networks with their own rates: the summary says each one's, not one run-wide value.
+#[test]
+fn the_summary_gives_each_network_its_own_lr_and_l1() {
+    let mut app = running(&TWO, &PAPER, true);
+    app.update(Event::Update(Update::NetSettings {
+        at: Position::default(),
+        lrs: vec![0.1, 0.01],
+        l1s: vec![0.001, 0.0],
+    }));
+    let summary = relutui::dashboard::summary::render(&app);
+    let first = summary.lines().next().unwrap();
+    assert!(!first.contains("lr "), "no run-wide lr: {first}");
+    let line = |name: &str| {
+        summary
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} line in:\n{summary}"))
+            .to_string()
+    };
+    assert!(line("rectifier").contains("lr 0.1 l1 0.001"), "{summary}");
+    assert!(line("tanh").contains("lr 0.01 l1 0"), "{summary}");
+}
+
 #[test]
 fn done_footer_offers_what_works() {
     let mut app = running(&TWO, &PAPER, true);

@@ -30,9 +30,22 @@ pub fn render(app: &App) -> String {
         .collect();
     let p = app.position;
     let total = info.epochs.map(|e| format!("/{e}")).unwrap_or_default();
+    // One lr and L1 for the run when every network has them; else each network's own, on its line.
+    let own = |n: &crate::dashboard::app::NetView| (n.lr.unwrap_or(app.lr), n.l1.unwrap_or(app.l1));
+    let shared = app.nets.windows(2).all(|w| own(&w[0]) == own(&w[1]));
+    let settings = if shared {
+        let (lr, l1) = app.nets.first().map_or((app.lr, app.l1), own);
+        format!(
+            ", lr {}, l1 {}",
+            crate::dashboard::app::fmt_value(lr),
+            crate::dashboard::app::fmt_value(l1)
+        )
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "relutui summary: {} {}, seed {}, {} epoch{}{total} done (then {} of {} batches), lr {}, l1 {}",
+        "relutui summary: {} {}, seed {}, {} epoch{}{total} done (then {} of {} batches){settings}",
         info.dataset,
         arch.join("-"),
         app.seed,
@@ -40,8 +53,6 @@ pub fn render(app: &App) -> String {
         if p.epoch == 1 { "" } else { "s" },
         p.batch,
         info.batches_per_epoch,
-        crate::dashboard::app::fmt_value(app.lr),
-        crate::dashboard::app::fmt_value(app.l1),
     );
     let name_w = app
         .nets
@@ -50,7 +61,16 @@ pub fn render(app: &App) -> String {
         .max()
         .unwrap_or(0);
     for view in &app.nets {
-        let name = format!("{:<name_w$}", view.info.name);
+        let mut name = format!("{:<name_w$}", view.info.name);
+        if !shared {
+            let (lr, l1) = own(view);
+            let _ = write!(
+                name,
+                "  lr {} l1 {}",
+                crate::dashboard::app::fmt_value(lr),
+                crate::dashboard::app::fmt_value(l1)
+            );
+        }
         let Some(last) = &view.last else {
             let _ = writeln!(out, "  {name}  no epoch finished: no errors measured");
             continue;
