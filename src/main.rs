@@ -185,6 +185,33 @@ fn main() -> ExitCode {
             }
         }
     };
+    // A resumed run with nothing left to train says so, and changes nothing.
+    if let Some((path, ck)) = &resume {
+        let at = ck.run.position;
+        let why = if ck.nets.iter().all(|n| n.selection.stopped) {
+            Some("every network was stopped by early stopping (--patience)".to_string())
+        } else {
+            config
+                .epochs
+                .filter(|&e| at.epoch >= e && at.batch == 0)
+                .map(|e| {
+                    format!(
+                        "--epochs {e} is the total to reach, and it has {} done",
+                        at.epoch
+                    )
+                })
+        };
+        if let Some(why) = why {
+            let _ = writeln!(
+                io::stderr(),
+                "relutui: --resume {}: nothing to train: {why} (at epoch {}); its log and \
+                 checkpoint are left as they are",
+                path.display(),
+                at.epoch
+            );
+            return ExitCode::SUCCESS;
+        }
+    }
     if config.dataset.needs_data_dir() && config.data_dir.is_none() {
         return fail(
             format_args!(

@@ -518,3 +518,46 @@ fn bad_checkpoint_flags_and_files_exit_2_in_one_line() {
     .unwrap();
     assert!((r.lr - 0.05).abs() < 1e-9 && r.epoch == 1);
 }
+
+/// Resuming a run that has nothing left to train (its --epochs reached, or every network
+/// stopped by --patience) says so, exits 0 and leaves the log and the checkpoint as they were.
+#[test]
+fn a_resume_with_nothing_to_train_says_so_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, ck) = (dir.path().join("log.jsonl"), dir.path().join("run.ckpt"));
+    let mut args = SMALL.to_vec();
+    args.extend(["--epochs", "2", "--log"]);
+    let first = relutui()
+        .args(&args)
+        .arg(&log)
+        .arg("--checkpoint")
+        .arg(&ck)
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let (log_before, ck_before) = (fs::read(&log).unwrap(), fs::read(&ck).unwrap());
+    for epochs in ["2", "1"] {
+        let out = relutui()
+            .args(["--headless", "--epochs", epochs, "--resume"])
+            .arg(&ck)
+            .arg("--log")
+            .arg(&log)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(stderr.contains("nothing to train"), "{stderr}");
+        assert!(stderr.contains("--epochs"), "{stderr}");
+        assert!(out.stdout.is_empty());
+        assert_eq!(fs::read(&log).unwrap(), log_before, "the log is unchanged");
+        assert_eq!(
+            fs::read(&ck).unwrap(),
+            ck_before,
+            "the checkpoint is unchanged"
+        );
+    }
+}
