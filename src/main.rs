@@ -185,8 +185,9 @@ fn main() -> ExitCode {
             }
         }
     };
-    // A resumed run with nothing left to train says so, and changes nothing.
-    if let Some((path, ck)) = &resume {
+    // A headless resume with nothing left to train says so, and changes nothing (the dashboard
+    // opens such a run as it ended: DONE, with its history).
+    if let Some((path, ck)) = resume.as_ref().filter(|_| args.headless) {
         let at = ck.run.position;
         let why = if ck.nets.iter().all(|n| n.selection.stopped) {
             Some("every network was stopped by early stopping (--patience)".to_string())
@@ -205,7 +206,7 @@ fn main() -> ExitCode {
             let _ = writeln!(
                 io::stderr(),
                 "relutui: --resume {}: nothing to train: {why} (at epoch {}); its log and \
-                 checkpoint are left as they are",
+                 checkpoint are left as they are (relutui replay shows the run)",
                 path.display(),
                 at.epoch
             );

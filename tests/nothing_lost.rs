@@ -519,7 +519,7 @@ fn bad_checkpoint_flags_and_files_exit_2_in_one_line() {
     assert!((r.lr - 0.05).abs() < 1e-9 && r.epoch == 1);
 }
 
-/// Resuming a run that has nothing left to train (its --epochs reached, or every network
+/// Resuming a run headless that has nothing left to train (its --epochs reached, or every network
 /// stopped by --patience) says so, exits 0 and leaves the log and the checkpoint as they were.
 #[test]
 fn a_resume_with_nothing_to_train_says_so_and_changes_nothing() {
