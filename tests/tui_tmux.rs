@@ -512,7 +512,9 @@ fn the_summary_after_q_names_errors_sparsity_and_files() {
     let screen = t.screen();
     for text in [
         "relutui summary",
-        "rectifier  final (epoch 2)",
+        // The default rates differ (rectifier 0.1 with L1, tanh 0.01 without): each says its own.
+        "rectifier  lr 0.1 l1 0.001  final (epoch 2)",
+        "tanh       lr 0.01 l1 0  final (epoch 2)",
         "best valid",
         "exact zeros on validation: h1",
         "dead)",
