@@ -161,8 +161,13 @@ fn pause_step_and_lr_work_in_the_phase() {
     }
     assert_eq!(saw.len(), 1, "{saw:?}");
     assert!(saw[0].contains("layer: 0"), "{saw:?}");
-    // Paused: each step trains exactly one batch of the layer.
-    while handle.samples.try_recv().is_ok() {}
+    // Paused: each step trains exactly one batch of the layer. A sample sent as it paused may
+    // still be on its way: wait until none comes, so that the next ones are the steps'.
+    while handle
+        .samples
+        .recv_timeout(Duration::from_millis(300))
+        .is_ok()
+    {}
     handle.commands.send(Cmd::Step).unwrap();
     let first = handle.samples.recv_timeout(TIMEOUT).unwrap();
     handle.commands.send(Cmd::Step).unwrap();
