@@ -7,7 +7,7 @@
 //! a second figure needs no on-rule: the relative change of the whole activation vector,
 //! `‖h(x+ε) − h(x)‖ / ‖h(x)‖` ([`relative_change_sum`]), comparable across activations.
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, Zip};
+use ndarray::{Array2, ArrayView2, Axis, Zip};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -67,35 +67,6 @@ pub fn jaccard_sum(
     noisy: &ArrayView2<'_, f32>,
     rule: OnRule,
 ) -> (f64, usize) {
-    sum_over_rows(clean, noisy, |c, n| {
-        jaccard(c.iter().map(|&v| rule.on(v)), n.iter().map(|&v| rule.on(v)))
-    })
-}
-
-/// The sum over rows of `‖noisy − clean‖₂ / ‖clean‖₂` and the number of rows that count (those
-/// whose clean activations are not all 0), so that blocks of examples combine exactly. Lower
-/// is more stable; it needs no on-rule.
-pub fn relative_change_sum(
-    clean: &ArrayView2<'_, f32>,
-    noisy: &ArrayView2<'_, f32>,
-) -> (f64, usize) {
-    sum_over_rows(clean, noisy, |c, n| {
-        let (mut diff, mut norm) = (0.0f64, 0.0f64);
-        for (&a, &b) in c.iter().zip(n) {
-            diff += f64::from(b - a).powi(2);
-            norm += f64::from(a).powi(2);
-        }
-        (norm > 0.0).then(|| (diff / norm).sqrt())
-    })
-}
-
-/// The sum of `per_row(clean row, noisy row)` over the rows where it says something, and how
-/// many those are.
-fn sum_over_rows(
-    clean: &ArrayView2<'_, f32>,
-    noisy: &ArrayView2<'_, f32>,
-    mut per_row: impl FnMut(ArrayView1<'_, f32>, ArrayView1<'_, f32>) -> Option<f64>,
-) -> (f64, usize) {
     assert_eq!(
         clean.dim(),
         noisy.dim(),
@@ -105,8 +76,8 @@ fn sum_over_rows(
     Zip::from(clean.axis_iter(Axis(0)))
         .and(noisy.axis_iter(Axis(0)))
         .for_each(|c, n| {
-            if let Some(v) = per_row(c, n) {
-                sum += v;
+            if let Some(j) = jaccard(c.iter().map(|&v| rule.on(v)), n.iter().map(|&v| rule.on(v))) {
+                sum += j;
                 rows += 1;
             }
         });
@@ -175,6 +146,35 @@ mod tests {
         let clamped = noisy_copy(&zeros.view(), NOISE_SIGMA, 1);
         assert!(clamped.iter().all(|&v| (0.0..=1.0).contains(&v)));
     }
+}
+
+/// The sum over rows of `‖noisy − clean‖₂ / ‖clean‖₂` and the number of rows that count (those
+/// whose clean activations are not all 0), so that blocks of examples combine exactly. Lower
+/// is more stable; it needs no on-rule.
+pub fn relative_change_sum(
+    clean: &ArrayView2<'_, f32>,
+    noisy: &ArrayView2<'_, f32>,
+) -> (f64, usize) {
+    assert_eq!(
+        clean.dim(),
+        noisy.dim(),
+        "clean and noisy activations differ in shape"
+    );
+    let (mut sum, mut rows) = (0.0, 0usize);
+    Zip::from(clean.axis_iter(Axis(0)))
+        .and(noisy.axis_iter(Axis(0)))
+        .for_each(|c, n| {
+            let (mut diff, mut norm) = (0.0f64, 0.0f64);
+            for (&a, &b) in c.iter().zip(n) {
+                diff += f64::from(b - a).powi(2);
+                norm += f64::from(a).powi(2);
+            }
+            if norm > 0.0 {
+                sum += (diff / norm).sqrt();
+                rows += 1;
+            }
+        });
+    (sum, rows)
 }
 
 #[cfg(test)]
