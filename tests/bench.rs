@@ -139,3 +139,55 @@ fn bad_flags_exit_2_and_name_the_flag() {
         assert!(out.stdout.is_empty());
     }
 }
+
+#[test]
+fn the_crossover_gives_a_line_per_level_pass_batch_and_density_and_a_table() {
+    let out = relutui(&[
+        "bench",
+        "--crossover",
+        "--levels",
+        "scalar",
+        "--batch-size",
+        "3,20",
+        "--hidden",
+        "40",
+        "--seconds",
+        "0.01",
+        "--repeats",
+        "1",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let lines = lines(&out);
+    // 1 level × 2 passes × 2 batch sizes × 8 densities.
+    assert_eq!(lines.len(), 32);
+    for m in &lines {
+        assert_eq!(m["measurement"], "crossover");
+        assert_eq!(m["simd"], "scalar");
+        assert_eq!(m["width"], 40);
+        let (s, d) = (
+            m["sparse_examples_per_sec"].as_f64().unwrap(),
+            m["dense_examples_per_sec"].as_f64().unwrap(),
+        );
+        assert!(s > 0.0 && d > 0.0, "{m}");
+        assert!((m["speedup"].as_f64().unwrap() - s / d).abs() < 1e-9, "{m}");
+    }
+    for pass in ["train", "forward"] {
+        for batch in [3, 20] {
+            assert!(
+                lines
+                    .iter()
+                    .filter(|m| m["pass"] == pass && m["batch_size"] == batch)
+                    .count()
+                    == 8,
+                "{pass} {batch}"
+            );
+        }
+    }
+    let table = String::from_utf8_lossy(&out.stderr);
+    assert!(table.contains("sparse wins up to"), "{table}");
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("scalar")).count(),
+        4,
+        "{table}"
+    );
+}

@@ -106,12 +106,17 @@ pub fn forward_sparse_max_density(level: simd::Level) -> f64 {
 }
 
 /// The density below which `rows` examples take the sparse path, in a training step or
-/// (`training` false) a forward-only pass.
+/// (`training` false) a forward-only pass, at the level in force.
 fn sparse_threshold(rows: usize, training: bool) -> f64 {
+    sparse_threshold_at(simd::active(), rows, training)
+}
+
+/// The same at `level` (what `relutui bench --crossover` prints beside its measurements).
+pub fn sparse_threshold_at(level: simd::Level, rows: usize, training: bool) -> f64 {
     if training || rows <= small_batch::MAX_ROWS {
         sparse_max_density(rows)
     } else {
-        forward_sparse_max_density(simd::active())
+        forward_sparse_max_density(level)
     }
 }
 

@@ -22,6 +22,7 @@ use crate::engine::nn::{Activation, Kernels, Mlp, Workspace};
 use crate::engine::trainer::{self, Trainer};
 use crate::protocol::{RunState, Update};
 
+mod crossover;
 mod viewers;
 
 /// Flags of `relutui bench`.
@@ -39,9 +40,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = "1", value_parser = parse_counts)]
     pub threads: ::std::vec::Vec<usize>,
 
-    /// Seconds per measurement.
-    #[arg(long, value_name = "S", allow_negative_numbers = true, default_value_t = 2.0, value_parser = parse_seconds)]
-    pub seconds: f64,
+    /// Seconds per measurement [default: 2; 0.3 with --crossover].
+    #[arg(long, value_name = "S", allow_negative_numbers = true, value_parser = parse_seconds)]
+    pub seconds: Option<f64>,
 
     /// Repeats of each measurement; the median is reported.
     #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = 3, value_parser = config::parse_epochs)]
@@ -86,6 +87,15 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub viewers: Option<u16>,
 
+    /// Measure only where skipping zeros starts to pay: one W×W layer (W: the first --hidden
+    /// width) timed with the zero-skipping kernels against the dense ones at input densities
+    /// from 5 % to 80 %, for a training step and a forward-only pass, at every --batch-size
+    /// (default here: 10,100) and every level of --levels (default: every level this CPU has).
+    /// One JSON line per point; the table on stderr gives the densities up to which the
+    /// sparse path won beside the thresholds relutui uses.
+    #[arg(long)]
+    pub crossover: bool,
+
     /// Epochs of the --viewers run (the first warms up and counts for neither kind).
     #[arg(long, value_name = "N", default_value_t = 13, value_parser = clap::value_parser!(u16).range(3..))]
     pub viewer_epochs: u16,
@@ -118,6 +128,10 @@ fn parse_kernels(s: &str) -> Result<Kernels, String> {
         _ => Err(format!("'{s}' is not one of auto, dense, sparse")),
     }
 }
+
+/// `--seconds` of the step measurements and of `--crossover`.
+const DEFAULT_SECONDS: f64 = 2.0;
+const DEFAULT_CROSSOVER_SECONDS: f64 = 0.3;
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
@@ -260,6 +274,9 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
         );
         return Ok(());
     }
+    if args.crossover {
+        return run_crossover(args, &mut stdout);
+    }
     // First, in a process that has loaded nothing else yet.
     if args.memory_epochs > 0 {
         let m = measure_memory(args.memory_epochs, args.seed)?;
@@ -328,6 +345,36 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
         }
     }
     print_table(&table);
+    Ok(())
+}
+
+fn run_crossover(args: &BenchArgs, stdout: &mut impl Write) -> Result<(), io::Error> {
+    let levels = args.levels.clone().unwrap_or_else(Level::available);
+    // The step measurements' default batch of 10 alone would miss the large-batch threshold.
+    let batches = if args.batch_size == [config::DEFAULT_BATCH_SIZE] {
+        vec![config::DEFAULT_BATCH_SIZE, 100]
+    } else {
+        args.batch_size.clone()
+    };
+    let width = args.hidden.first().copied().unwrap_or(1000);
+    let secs = args.seconds.unwrap_or(DEFAULT_CROSSOVER_SECONDS);
+    let mut failed = None;
+    let lines = crossover::measure(&levels, &batches, width, secs, args.repeats, |line| {
+        if failed.is_none() {
+            failed = serde_json::to_writer(&mut *stdout, line)
+                .map_err(io::Error::from)
+                .and_then(|()| stdout.write_all(b"\n"))
+                .and_then(|()| stdout.flush())
+                .err();
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    crate::say!();
+    for row in crossover::summary(&lines) {
+        crate::say!("{row}");
+    }
     Ok(())
 }
 
@@ -401,7 +448,7 @@ fn measure_once(
     let mut ws = Workspace::for_training(&net, batches.size)
         .with_kernels(kernels)
         .with_threads(threads);
-    let budget = Duration::from_secs_f64(args.seconds);
+    let budget = Duration::from_secs_f64(args.seconds.unwrap_or(DEFAULT_SECONDS));
     let mut examples = 0usize;
     let mut zeros = vec![0usize; net.hidden_layers()];
     let mut seen = 0usize;
