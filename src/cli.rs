@@ -211,7 +211,8 @@ pub struct RunArgs {
     /// The run directory: it holds the log (log.jsonl, unless --log names another file), the
     /// checkpoint (checkpoint.relutui, unless --checkpoint) and the control socket that
     /// `relutui attach` connects to [default: runs/<UTC time>-<activations>; with --resume,
-    /// the checkpoint's run directory]. One that holds a run already is refused.
+    /// the checkpoint's run directory]. One that holds a run already is refused (unless
+    /// --continue).
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
 

@@ -310,7 +310,7 @@ fn paper_plans_runs_resumes_after_a_kill_and_reports_table_1() {
         .map(|r| r["status"].as_str().unwrap())
         .collect();
     assert!(
-        statuses[..2].iter().any(|s| *s == "stopped"),
+        statuses[..2].contains(&"stopped"),
         "killed before both rectifier runs were done: {statuses:?}"
     );
     assert!(out.join("rectifier_lr0.1/checkpoint.relutui").exists());
