@@ -36,6 +36,7 @@ table "$WORK/in-process.txt" >"$WORK/in-process.table"
 
 check() { # $1: name, $2: the collect output
 	table "$2" >"$2.table"
+	[[ $(grep -c ' % ' "$2.table") -ge 4 ]] || { cat "$2"; echo "recipes: $1: no table" >&2; exit 1; }
 	grep -q ': 4 runs planned: 4 finished, 0 running, 0 stopped, 0 not started' "$2" ||
 		{ cat "$2"; echo "recipes: $1: not every run finished" >&2; exit 1; }
 	diff -u "$WORK/in-process.table" "$2.table" ||
