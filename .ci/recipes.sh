@@ -77,6 +77,20 @@ if [[ $which == all || $which == ssh ]]; then
 		{ echo "recipes: ssh: the lines did not go to both hosts" >&2; exit 1; }
 	"$BIN" sweep --collect "$WORK/ssh" >"$WORK/ssh.txt"
 	check "GNU parallel --sshloginfile (2 hosts)" "$WORK/ssh.txt"
+	# Table 1's protocol through the same hosts: the same table as the in-process command.
+	PAPER=(--dataset mnist10k --activations rectifier,tanh --lr-grid 0.1,0.01 --epochs 2 --hidden 20 --patience 5)
+	"$BIN" paper "${PAPER[@]}" --jobs 2 --out-dir "$WORK/paper-in-process" >"$WORK/paper-in-process.txt"
+	"$BIN" paper "${PAPER[@]}" --plan --out-dir "$WORK/paper-ssh" >"$WORK/paper-plan.txt"
+	parallel --sshloginfile "$WORK/hosts.txt" --joblog "$WORK/paper-ssh/joblog" --halt now,fail=1 \
+		<"$WORK/paper-plan.txt" >/dev/null
+	"$BIN" paper --collect "$WORK/paper-ssh" >"$WORK/paper-ssh.txt"
+	rows() { awk '/^Table 1/ {on = 1} on && /^$/ {exit} on' "$1"; }
+	grep -q ': 4 runs planned: 4 finished, 0 running, 0 stopped, 0 not started' "$WORK/paper-ssh.txt" ||
+		{ cat "$WORK/paper-ssh.txt"; echo "recipes: paper: not every run finished" >&2; exit 1; }
+	[[ $(rows "$WORK/paper-ssh.txt" | grep -c ' done$') == 2 ]] &&
+		diff -u <(rows "$WORK/paper-in-process.txt") <(rows "$WORK/paper-ssh.txt") ||
+		{ echo "recipes: paper: Table 1 differs from the in-process command's" >&2; exit 1; }
+	echo "recipes: paper through GNU parallel --sshloginfile (2 hosts): Table 1 is the in-process command's"
 fi
 
 if [[ $which == all || $which == slurm ]]; then

@@ -144,6 +144,17 @@ fn task_k_runs_exactly_line_k() {
     // Run again, the finished line trains nothing more and still succeeds.
     ok(&sweep(&["--task", "3", "--out-dir", d]));
     assert_eq!(reports(&run.join("log.jsonl")).len(), 1);
+    // A run directory whose run saved no checkpoint trains again from the start, in place.
+    fs::remove_file(run.join("checkpoint.relutui")).unwrap();
+    ok(&sweep(&["--task", "3", "--out-dir", d]));
+    let again = reports(&run.join("log.jsonl"));
+    assert_eq!(again.len(), 1, "the log starts again, not appended to");
+    assert_eq!(again[0].step, r[0].step, "trained from the start");
+    assert!(
+        (again[0].test_error - r[0].test_error).abs() < 1e-12,
+        "same seed, same run"
+    );
+    assert!(run.join("checkpoint.relutui").exists());
     // Line 3 of the plan is the same command.
     let line = &plan(dir.path())[2];
     assert!(line.contains("--l1 0 --epochs 1 --seed 2 "), "{line}");
