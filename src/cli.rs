@@ -11,9 +11,12 @@ use crate::engine::data::DatasetKind;
 use crate::engine::hyper::PerNet;
 use crate::engine::nn::Activation;
 use crate::tools::bench::BenchArgs;
-use crate::tools::paper::PaperArgs;
 use crate::tools::plot::PlotArgs;
-use crate::tools::sweep::SweepArgs;
+use paper::PaperArgs;
+use sweep::SweepArgs;
+
+pub mod paper;
+pub mod sweep;
 
 /// `--dataset` values. The engine knows no clap: its [`DatasetKind`] gets its flag here.
 impl ValueEnum for DatasetKind {
@@ -208,9 +211,17 @@ pub struct RunArgs {
     /// The run directory: it holds the log (log.jsonl, unless --log names another file), the
     /// checkpoint (checkpoint.relutui, unless --checkpoint) and the control socket that
     /// `relutui attach` connects to [default: runs/<UTC time>-<activations>; with --resume,
-    /// the checkpoint's run directory]. One that holds a run already is refused.
+    /// the checkpoint's run directory]. One that holds a run already is refused (unless
+    /// --continue).
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
+
+    /// With --run-dir: when DIR already holds a run, go on from its checkpoint (as --resume
+    /// DIR/checkpoint.relutui would) instead of refusing, or train it again from the start
+    /// in DIR when it saved none; a finished run trains nothing more. This makes a command
+    /// safe to run again: the lines of `sweep --plan` and `paper --plan` use it.
+    #[arg(long = "continue", requires = "run_dir", conflicts_with = "resume")]
+    pub continue_run: bool,
 
     /// On SIGHUP (a dropped SSH link) keep training instead of stopping: the dashboard gives
     /// the terminal back and stops drawing, --headless ignores the signal; the --log file and

@@ -111,9 +111,9 @@ fn main() -> ExitCode {
         Some(SubCommand::Sweep(a)) => {
             // The sweep and bench do not listen for signals: they stop at once, as before.
             signals::default_action();
-            return sweep::run(&a);
+            return exit(sweep::run(&a).map(|()| Outcome::Quit));
         }
-        Some(SubCommand::Paper(a)) => return paper::run(&a),
+        Some(SubCommand::Paper(a)) => return exit(paper::run(&a)),
         Some(SubCommand::Attach(a)) => return exit(attach::attach(&a)),
         Some(SubCommand::Replay(a)) => return exit(attach::replay(&a)),
         Some(SubCommand::Ls(a)) => {
@@ -159,6 +159,22 @@ fn main() -> ExitCode {
             "--pretrain-lr needs --pretrain N (the epochs per layer)",
             EXIT_USAGE,
         );
+    }
+    // --continue: a run directory that holds a run goes on from its checkpoint (its
+    // pre-training phase and position come from there), or starts again in it.
+    let mut continued_dir = None;
+    if args.continue_run {
+        if let Some(dir) = args.run_dir.clone().filter(|d| run_dir::is_run_dir(d)) {
+            let ck = args
+                .checkpoint
+                .clone()
+                .unwrap_or_else(|| dir.join(run_dir::CHECKPOINT));
+            if ck.is_file() {
+                args.resume = Some(ck);
+                args.pretrain = None;
+            }
+            continued_dir = Some(dir);
+        }
     }
     // A piped stdout gets JSON lines, never escape codes: run headless, with its epoch default.
     let piped = !args.headless && !io::stdout().is_terminal();
@@ -247,7 +263,8 @@ fn main() -> ExitCode {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => ".".into(),
         })
-        .filter(|d| run_dir::is_run_dir(d));
+        .filter(|d| run_dir::is_run_dir(d))
+        .or(continued_dir);
     let meta = run_dir::Meta {
         protocol: protocol::VERSION,
         pid: 0,

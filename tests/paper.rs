@@ -286,7 +286,7 @@ fn paper_plans_runs_resumes_after_a_kill_and_reports_table_1() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let log = out.join("rectifier_lr0.1.jsonl");
+    let log = out.join("rectifier_lr0.1/log.jsonl");
     let deadline = Instant::now() + Duration::from_secs(300);
     while fs::read_to_string(&log).map_or(0, |s| s.lines().count()) < 1 {
         assert!(Instant::now() < deadline, "no epoch in 300 s");
@@ -299,15 +299,21 @@ fn paper_plans_runs_resumes_after_a_kill_and_reports_table_1() {
     assert!(status.success());
     let killed = child.wait_with_output().unwrap();
     assert_eq!(killed.status.code(), Some(143), "{killed:?}");
-    let done_before = ["rectifier_lr0.1", "rectifier_lr0.01"]
+    let mut collect_args = args.clone();
+    collect_args.extend(["--collect", "--json"]);
+    let partial: serde_json::Value =
+        serde_json::from_slice(&relutui(&collect_args).stdout).unwrap();
+    let statuses: Vec<&str> = partial["runs"]
+        .as_array()
+        .unwrap()
         .iter()
-        .filter(|n| out.join(format!("{n}.done")).exists())
-        .count();
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
     assert!(
-        done_before < 2,
-        "killed before both rectifier runs were done"
+        statuses[..2].contains(&"stopped"),
+        "killed before both rectifier runs were done: {statuses:?}"
     );
-    assert!(out.join("rectifier_lr0.1.ckpt").exists());
+    assert!(out.join("rectifier_lr0.1/checkpoint.relutui").exists());
 
     // The same command again: it resumes and finishes, each epoch logged once.
     let again = relutui(&args);
@@ -327,8 +333,7 @@ fn paper_plans_runs_resumes_after_a_kill_and_reports_table_1() {
         "tanh_lr0.1",
         "tanh_lr0.01",
     ] {
-        assert!(out.join(format!("{name}.done")).exists(), "{name}");
-        let lines: Vec<serde_json::Value> = fs::read_to_string(out.join(format!("{name}.jsonl")))
+        let lines: Vec<serde_json::Value> = fs::read_to_string(out.join(name).join("log.jsonl"))
             .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -365,15 +370,111 @@ fn paper_plans_runs_resumes_after_a_kill_and_reports_table_1() {
     );
     assert!(rect["sparsity"].as_f64().unwrap() > 0.0);
     assert_eq!(rows[0]["complete"], true);
+    assert!(table["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == "finished" && r["done"] == true));
 
-    // A third time: nothing left to train, the plan is empty, the table is the same.
+    // A third time: the plan is the same (its line numbers are what --task K takes), nothing
+    // is left to train, and the table is the same.
+    assert_eq!(String::from_utf8(relutui(&plan_args).stdout).unwrap(), plan);
+    let third = relutui(&args);
+    assert!(third.status.success());
+    let collected: serde_json::Value =
+        serde_json::from_slice(&relutui(&collect_args).stdout).unwrap();
+    assert_eq!(collected, table);
+    // --collect DIR alone reads the flags from the plan kept there.
+    let alone: serde_json::Value =
+        serde_json::from_slice(&relutui(&["paper", "--collect", o, "--json"]).stdout).unwrap();
+    assert_eq!(alone, table);
+}
+
+#[test]
+fn paper_plan_lines_run_through_task_k_and_collect_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    fs::create_dir(&data).unwrap();
+    write_digits(&data, 600, 100);
+    let out = dir.path().join("out");
+    let (d, o) = (data.to_str().unwrap(), out.to_str().unwrap());
+    let mut args = paper_args(d, o);
+    for (flag, value) in [("--epochs", "1"), ("--hidden", "16")] {
+        let i = args.iter().position(|a| *a == flag).unwrap();
+        args[i + 1] = value;
+    }
     let mut plan_args = args.clone();
     plan_args.push("--plan");
-    assert_eq!(relutui(&plan_args).stdout, b"");
-    let mut json_args = args.clone();
-    json_args.extend(["--collect", "--json"]);
-    let collected: serde_json::Value = serde_json::from_slice(&relutui(&json_args).stdout).unwrap();
-    assert_eq!(collected, table);
+    let plan = String::from_utf8(relutui(&plan_args).stdout).unwrap();
+    let lines: Vec<&str> = plan.lines().collect();
+    assert_eq!(lines.len(), 4, "{plan}");
+    assert!(
+        lines[2].ends_with(&format!("--run-dir {o}/tanh_lr0.1 --continue")),
+        "{}",
+        lines[2]
+    );
+    assert!(out.join("paper.json").is_file());
+    // Lines 1 and 3 through --task; line 2 straight from the plan, as a scheduler would run it.
+    for k in ["1", "3"] {
+        let mut task = args.clone();
+        task.extend(["--task", k]);
+        let r = relutui(&task);
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let r = Command::new("sh").arg("-c").arg(lines[1]).output().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let ran: Vec<bool> = [
+        "rectifier_lr0.1",
+        "rectifier_lr0.01",
+        "tanh_lr0.1",
+        "tanh_lr0.01",
+    ]
+    .iter()
+    .map(|n| out.join(n).join("log.jsonl").is_file())
+    .collect();
+    assert_eq!(
+        ran,
+        vec![true, true, true, false],
+        "--task K runs exactly line K"
+    );
+    let text = relutui(&["paper", "--collect", o]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains(": 4 runs planned: 3 finished, 0 running, 0 stopped, 1 not started"),
+        "{text}"
+    );
+    assert!(text.contains("task 4 (tanh_lr0.01): not started"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&relutui(&["paper", "--collect", o, "--json"]).stdout).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(
+        (rows[0]["complete"].as_bool(), rows[1]["complete"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(
+        rows[1]["selected"]["name"], "tanh_lr0.1",
+        "the only tanh run there is"
+    );
+    assert_eq!(json["runs"][3]["status"], "not started");
+    // The table still draws.
+    let table = dir.path().join("t.json");
+    fs::write(&table, serde_json::to_string(&json).unwrap()).unwrap();
+    let svg = dir.path().join("t.svg");
+    let r = relutui(&[
+        "plot",
+        "table1",
+        table.to_str().unwrap(),
+        "--out",
+        svg.to_str().unwrap(),
+    ]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    // Out of range.
+    let mut task = args.clone();
+    task.extend(["--task", "5"]);
+    let r = relutui(&task);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("--task 5"));
 }
 
 #[test]

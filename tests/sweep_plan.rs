@@ -102,7 +102,10 @@ fn plan_prints_one_self_contained_command_per_run_and_keeps_the_plan() {
     {
         assert!(line.starts_with(&format!("{BIN} --headless --activations rectifier")));
         assert!(
-            line.contains(&format!(" --l1 {l1} --epochs 1 --seed {seed} --log {}/l1-{l1}_seed-{seed}.jsonl --checkpoint ", d.display())),
+            line.ends_with(&format!(
+                " --l1 {l1} --epochs 1 --seed {seed} --run-dir {}/l1-{l1}_seed-{seed} --continue",
+                d.display()
+            )),
             "{line}"
         );
     }
@@ -111,7 +114,7 @@ fn plan_prints_one_self_contained_command_per_run_and_keeps_the_plan() {
     assert_eq!(manifest["runs"].as_array().unwrap().len(), 4);
     assert_eq!(manifest["runs"][2]["command"], lines[2].as_str());
     // Nothing trained.
-    assert!(!dir.path().join("l1-0_seed-1.jsonl").exists());
+    assert!(!dir.path().join("l1-0_seed-1").exists());
     // Without --out-dir the plan has nowhere to put its runs.
     let out = sweep(&["--plan"]);
     assert_eq!(out.status.code(), Some(2));
@@ -123,19 +126,35 @@ fn task_k_runs_exactly_line_k() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     ok(&sweep(&["--task", "3", "--out-dir", d]));
-    let logs: Vec<String> = fs::read_dir(dir.path())
+    let runs: Vec<String> = fs::read_dir(dir.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| Path::new(n).extension().is_some_and(|e| e == "jsonl"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("run.json").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(logs, vec!["l1-0_seed-2.jsonl"], "line 3 is l1 0, seed 2");
-    let r = reports(&dir.path().join("l1-0_seed-2.jsonl"));
+    assert_eq!(runs, vec!["l1-0_seed-2"], "line 3 is l1 0, seed 2");
+    let run = dir.path().join("l1-0_seed-2");
+    let r = reports(&run.join("log.jsonl"));
     assert_eq!(r.len(), 1);
     assert_eq!(
         (r[0].net.as_str(), r[0].seed, r[0].l1, r[0].epoch),
         ("rectifier", 2, 0.0, 1)
     );
-    assert!(dir.path().join("l1-0_seed-2.ckpt").exists());
+    assert!(run.join("checkpoint.relutui").exists());
+    // Run again, the finished line trains nothing more and still succeeds.
+    ok(&sweep(&["--task", "3", "--out-dir", d]));
+    assert_eq!(reports(&run.join("log.jsonl")).len(), 1);
+    // A run directory whose run saved no checkpoint trains again from the start, in place.
+    fs::remove_file(run.join("checkpoint.relutui")).unwrap();
+    ok(&sweep(&["--task", "3", "--out-dir", d]));
+    let again = reports(&run.join("log.jsonl"));
+    assert_eq!(again.len(), 1, "the log starts again, not appended to");
+    assert_eq!(again[0].step, r[0].step, "trained from the start");
+    assert!(
+        (again[0].test_error - r[0].test_error).abs() < 1e-12,
+        "same seed, same run"
+    );
+    assert!(run.join("checkpoint.relutui").exists());
     // Line 3 of the plan is the same command.
     let line = &plan(dir.path())[2];
     assert!(line.contains("--l1 0 --epochs 1 --seed 2 "), "{line}");
@@ -201,8 +220,11 @@ fn collect_says_which_runs_are_finished_running_stopped_or_not_started() {
     // Task 1 finished; task 2 has a log with no epoch yet, fresh (running); task 3's log is
     // an hour old and was cut short (stopped); task 4 never started.
     ok(&sweep(&["--task", "1", "--out-dir", d]));
-    fs::write(dir.path().join("l1-0.001_seed-1.jsonl"), "").unwrap();
-    let stale = dir.path().join("l1-0_seed-2.jsonl");
+    for run in ["l1-0.001_seed-1", "l1-0_seed-2"] {
+        fs::create_dir(dir.path().join(run)).unwrap();
+    }
+    fs::write(dir.path().join("l1-0.001_seed-1/log.jsonl"), "").unwrap();
+    let stale = dir.path().join("l1-0_seed-2/log.jsonl");
     fs::write(&stale, "{\"net\":\"rectif").unwrap();
     fs::File::options()
         .write(true)
@@ -220,10 +242,10 @@ fn collect_says_which_runs_are_finished_running_stopped_or_not_started() {
         "{text}"
     );
     assert!(
-        text.contains("task 3 (l1 0 seed 2): stopped: epoch 0/1 done, no line for 60 min (crashed or killed?), last line cut short; resume: "),
+        text.contains("task 3 (l1 0 seed 2): stopped: epoch 0/1 done, no line for 60 min (crashed or killed?), last line cut short; run its line again to go on from its checkpoint: "),
         "{text}"
     );
-    assert!(text.contains("--headless --resume "), "{text}");
+    assert!(text.contains("/l1-0_seed-2 --continue\n"), "{text}");
     assert!(
         text.contains("task 4 (l1 0.001 seed 2): not started"),
         "{text}"
@@ -271,4 +293,115 @@ fn completions_parse_and_the_man_page_renders() {
         man.contains(".TH relutui 1") && man.contains("sweep"),
         "{man}"
     );
+}
+
+/// Waits for `path` to hold at least `n` lines.
+fn wait_for_lines(path: &Path, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(300);
+    while fs::read_to_string(path).map_or(0, |s| s.lines().count()) < n {
+        assert!(std::time::Instant::now() < deadline, "no line {n} in 300 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_plan_line_killed_and_run_again_goes_on_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cut, whole) = (dir.path().join("cut"), dir.path().join("whole"));
+    let flags = [
+        "sweep",
+        "--l1",
+        "0",
+        "--repeats",
+        "1",
+        "--epochs",
+        "3",
+        "--hidden",
+        "200,200,200",
+        "--program",
+        BIN,
+        "--plan",
+        "--out-dir",
+    ];
+    let line = |d: &Path| {
+        let out = ok(&relutui(&[&flags[..], &[d.to_str().unwrap()]].concat()));
+        assert_eq!(out.lines().count(), 1);
+        out.trim_end().to_string()
+    };
+    let shell = |l: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec {l}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let cut_line = line(&cut);
+    let log = cut.join("l1-0_seed-1/log.jsonl");
+    let child = shell(&cut_line);
+    wait_for_lines(&log, 1);
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "killed in epoch 2: {out:?}");
+    let text = ok(&relutui(&["sweep", "--collect", cut.to_str().unwrap()]));
+    assert!(
+        text.contains(": 1 runs planned: 0 finished, 0 running, 1 stopped, 0 not started"),
+        "{text}"
+    );
+    assert!(text.contains("ended by signal 15"), "{text}");
+    // The same line again goes on, and ends where an uninterrupted run of it ends.
+    let again = shell(&cut_line).wait_with_output().unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let r = reports(&log);
+    let epochs: Vec<usize> = r.iter().map(|r| r.epoch).collect();
+    assert_eq!(epochs, vec![1, 2, 3], "each epoch once");
+    let meta: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(cut.join("l1-0_seed-1/run.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["ended"]["how"], "done", "{meta}");
+    let whole_line = line(&whole);
+    assert!(shell(&whole_line)
+        .wait_with_output()
+        .unwrap()
+        .status
+        .success());
+    let w = reports(&whole.join("l1-0_seed-1/log.jsonl"));
+    let strip = |r: &EpochReport| common::line_without_timing(&serde_json::to_string(r).unwrap());
+    assert_eq!(
+        strip(&r[2]),
+        strip(&w[2]),
+        "resumed and uninterrupted runs differ"
+    );
+    let text = ok(&relutui(&["sweep", "--collect", cut.to_str().unwrap()]));
+    assert!(
+        text.contains(": 1 runs planned: 1 finished, 0 running, 0 stopped, 0 not started"),
+        "{text}"
+    );
+    // While a run holds its directory, a second copy of its line is refused.
+    let first = shell(&line(&dir.path().join("busy")));
+    wait_for_lines(&dir.path().join("busy/l1-0_seed-1/run.json"), 1);
+    let second = Command::new("sh")
+        .arg("-c")
+        .arg(line(&dir.path().join("busy")))
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2), "{second:?}");
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("trains in it"),
+        "{second:?}"
+    );
+    Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .unwrap();
+    first.wait_with_output().unwrap();
 }

@@ -13,7 +13,9 @@
 //! The default is `runs/<UTC time>-<activations>` under the working directory, with `-2`,
 //! `-3`, … when two runs start in the same second. `--run-dir DIR` chooses another. A run
 //! directory that a live process holds, or that already holds a run, is refused (resume that
-//! run with `--resume DIR/checkpoint.relutui`, which goes on in the same directory).
+//! run with `--resume DIR/checkpoint.relutui`, which goes on in the same directory, or give
+//! `--continue`, which does that when there is a run and starts one when there is none: the
+//! plan lines of `relutui sweep` and `relutui paper` use it, so that they are safe to rerun).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};

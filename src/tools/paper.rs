@@ -6,127 +6,40 @@
 //! test error at the best validation epoch (and the rectifier's average exact sparsity there)
 //! beside the paper's figures, as a table on stdout and as JSON in `OUT/table1.json`.
 //!
-//! Every run is a plain `relutui --headless ...` command line (this executable) with its own
-//! `--log` and `--checkpoint` in `--out-dir`; `--plan` prints them, one a line, for GNU
-//! parallel or a batch scheduler. A run that finished leaves `NAME.done`; a rerun of the same
-//! command skips those, resumes the others from their checkpoints (`--resume`), and collects
-//! the table from the logs. SIGINT, SIGTERM and SIGHUP are passed on to the running runs,
-//! which save a checkpoint and stop.
+//! Every run is a line of a plan ([`crate::tools::sweep::plan`], the sweep's): a plain
+//! `relutui --headless ...` command that trains in its own run directory `OUT/<name>/` and,
+//! run again, goes on from its checkpoint (`--run-dir OUT/<name> --continue`). `--plan`
+//! prints the lines, one a line, for GNU parallel or a Slurm array (`--task K` runs line K);
+//! `--collect [DIR]` builds the table from whatever runs are there, saying which are
+//! finished, running, stopped or not started ([`crate::tools::sweep::collect::find`]). The
+//! plain command runs the unfinished lines here, `--jobs` at a time, as child processes, and
+//! collects. SIGINT, SIGTERM and SIGHUP are passed on to the running runs, which save a
+//! checkpoint and stop.
 //!
 //! Columns (without pre-training, and with `--pretrain N` the pre-trained one) are
 //! [`Column`]s: a name and the flags it adds to every planned command line.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
-use clap::Args;
 use serde::Serialize;
 
-use crate::engine::config::{self, Activations, Widths};
 use crate::engine::data::DatasetKind;
-use crate::engine::hyper::{self, PerNet};
+use crate::engine::hyper;
 use crate::engine::nn::Activation;
+use crate::frontend::run_dir;
+use crate::frontend::runtime::{Error, Outcome};
+use crate::protocol::EpochReport;
+use crate::tools::sweep::collect::{self, Found, Status};
+use crate::tools::sweep::plan::{self, read_manifest, Manifest};
 
-/// The flags of `relutui paper`.
-#[derive(Debug, Clone, Args)]
-pub struct PaperArgs {
-    /// Data to train on (the paper's Table 1 has MNIST and CIFAR-10 figures).
-    #[arg(long, value_enum, default_value_t = DatasetKind::Mnist)]
-    pub dataset: DatasetKind,
-
-    /// Folder with the dataset's files (as for a training run).
-    #[arg(long, value_name = "DIR", value_parser = config::parse_data_dir)]
-    pub data_dir: Option<PathBuf>,
-
-    /// Where the runs keep their logs, checkpoints and `.done` marks, and where table1.json
-    /// goes. Rerunning the same command with the same folder resumes.
-    #[arg(long, value_name = "DIR", default_value = "relutui-paper")]
-    pub out_dir: PathBuf,
-
-    /// Activations to compare.
-    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh,softplus", value_parser = Activations::parse)]
-    pub activations: Activations,
-
-    /// The learning-rate grid, comma-separated (the paper's by default); every activation
-    /// trains every rate.
-    #[arg(long, value_name = "RATES", default_value = "0.1,0.01,0.001,0.0001", value_parser = parse_grid)]
-    pub lr_grid: Grid,
-
-    /// L1 penalty on the hidden activations, plain or per activation as for a run [default:
-    /// the paper's 0.001 for the rectifier, 0 for the others].
-    #[arg(long, value_name = "PENALTY", value_parser = parse_l1_list)]
-    pub l1: Option<PerNet>,
-
-    /// The most epochs a run trains.
-    #[arg(long, value_name = "N", default_value_t = 100, value_parser = config::parse_epochs)]
-    pub epochs: usize,
-
-    /// Early stopping: a run stops after N epochs without a better validation error.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = config::parse_epochs)]
-    pub patience: usize,
-
-    /// Hidden-layer widths.
-    #[arg(long, value_name = "WIDTHS", default_value = "1000,1000,1000", value_parser = Widths::parse)]
-    pub hidden: Widths,
-
-    /// Examples per mini-batch.
-    #[arg(long, value_name = "N", default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
-    pub batch_size: usize,
-
-    /// Seed of every run.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub seed: u64,
-
-    /// Runs at a time [default: the number of cores]. Each run trains one network on one
-    /// thread.
-    #[arg(long, value_name = "N", value_parser = config::parse_batch_size)]
-    pub jobs: Option<usize>,
-
-    /// Print the run list (one command line a line, the runs not yet done) and exit.
-    #[arg(long)]
-    pub plan: bool,
-
-    /// Print only the collected results, from the logs in --out-dir, without training.
-    #[arg(long)]
-    pub collect: bool,
-
-    /// Print the results as JSON on stdout instead of the table.
-    #[arg(long)]
-    pub json: bool,
-
-    /// Add Table 1's second column: every activation and rate again, each run first
-    /// pre-trained layer by layer as denoising auto-encoders for N epochs per layer
-    /// (`relutui --pretrain N`), then trained as the first column's runs are.
-    #[arg(long, value_name = "N", value_parser = crate::engine::pretrain::parse_epochs)]
-    pub pretrain: Option<usize>,
-}
-
-/// A learning-rate grid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Grid(pub Vec<f32>);
-
-fn parse_grid(s: &str) -> Result<Grid, String> {
-    let mut out: Vec<f32> = Vec::new();
-    for part in s.split(',') {
-        let v = config::parse_lr(part)?;
-        if out.iter().any(|x| x.to_bits() == v.to_bits()) {
-            return Err(format!("{v} is listed twice"));
-        }
-        out.push(v);
-    }
-    Ok(Grid(out))
-}
-
-fn parse_l1_list(s: &str) -> Result<PerNet, String> {
-    PerNet::parse(s, config::parse_l1)
-}
+pub use crate::cli::paper::{Grid, PaperArgs};
 
 /// A column of the table: a name and the flags it adds to each of its runs' command lines.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,27 +65,13 @@ pub struct Run {
 }
 
 impl Run {
+    /// Its JSON-lines log, in its run directory.
     pub fn log(&self, dir: &Path) -> PathBuf {
-        dir.join(format!("{}.jsonl", self.name))
+        plan::run_dir(dir, &self.name).join(run_dir::LOG)
     }
-    pub fn checkpoint(&self, dir: &Path) -> PathBuf {
-        dir.join(format!("{}.ckpt", self.name))
-    }
-    pub fn done_mark(&self, dir: &Path) -> PathBuf {
-        dir.join(format!("{}.done", self.name))
-    }
+    /// Where the in-process command keeps its stderr.
     fn stderr_file(&self, dir: &Path) -> PathBuf {
         dir.join(format!("{}.err", self.name))
-    }
-    /// The flags to start (or, with a checkpoint, resume) the run.
-    pub fn args_now(&self, dir: &Path) -> Vec<String> {
-        let mut args = self.args.clone();
-        let ck = self.checkpoint(dir);
-        if ck.is_file() {
-            args.push("--resume".into());
-            args.push(ck.display().to_string());
-        }
-        args
     }
 }
 
@@ -238,7 +137,7 @@ pub fn plan(args: &PaperArgs) -> Vec<Run> {
                     args.dataset.name().into(),
                 ];
                 if let Some(d) = &args.data_dir {
-                    a.extend(["--data-dir".into(), d.display().to_string()]);
+                    a.extend(["--data-dir".into(), plan::absolute(d).display().to_string()]);
                 }
                 a.extend([
                     "--activations".into(),
@@ -264,46 +163,73 @@ pub fn plan(args: &PaperArgs) -> Vec<Run> {
                     args.seed.to_string(),
                 ]);
                 a.extend(col.flags.iter().cloned());
-                let run = Run {
+                a.extend(plan::run_dir_flags(dir, &name));
+                runs.push(Run {
                     name,
                     column: c,
                     activation: act,
                     lr,
                     l1,
-                    args: Vec::new(),
-                };
-                a.extend([
-                    "--log".into(),
-                    run.log(dir).display().to_string(),
-                    "--checkpoint".into(),
-                    run.checkpoint(dir).display().to_string(),
-                ]);
-                runs.push(Run { args: a, ..run });
+                    args: a,
+                });
             }
         }
     }
     runs
 }
 
-/// Quotes a word for a POSIX shell when it needs it.
-fn shell_word(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
+/// The `relutui paper` flags that make the plan again (not where it goes or how many at once);
+/// the L1 penalty resolved per activation.
+pub fn paper_flags(args: &PaperArgs) -> Vec<String> {
+    let join = |v: Vec<String>| v.join(",");
+    let l1 = args.l1.clone().unwrap_or_default();
+    let mut f = vec!["--dataset".to_string(), args.dataset.name().into()];
+    if let Some(d) = &args.data_dir {
+        f.extend(["--data-dir".into(), plan::absolute(d).display().to_string()]);
     }
+    f.extend([
+        "--activations".into(),
+        join(
+            args.activations
+                .0
+                .iter()
+                .map(|a| a.name().to_string())
+                .collect(),
+        ),
+        "--lr-grid".into(),
+        join(args.lr_grid.0.iter().map(ToString::to_string).collect()),
+        "--l1".into(),
+        join(
+            args.activations
+                .0
+                .iter()
+                .map(|&a| format!("{a}={}", l1.get(a).unwrap_or_else(|| hyper::default_l1(a))))
+                .collect(),
+        ),
+        "--epochs".into(),
+        args.epochs.to_string(),
+        "--patience".into(),
+        args.patience.to_string(),
+        "--hidden".into(),
+        join(args.hidden.0.iter().map(ToString::to_string).collect()),
+        "--batch-size".into(),
+        args.batch_size.to_string(),
+        "--seed".into(),
+        args.seed.to_string(),
+    ]);
+    if let Some(n) = args.pretrain {
+        f.extend(["--pretrain".into(), n.to_string()]);
+    }
+    f
 }
 
-/// A run's command line, as a shell would take it.
-pub fn command_line(exe: &Path, args: &[String]) -> String {
-    std::iter::once(exe.display().to_string())
-        .chain(args.iter().cloned())
-        .map(|w| shell_word(&w))
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The protocol as a plan: the same lines `--plan` prints and `--task K` runs.
+pub fn manifest(args: &PaperArgs, runs: &[Run], program: &str) -> Manifest {
+    let lines: Vec<(String, Vec<String>)> = runs
+        .iter()
+        .map(|r| (r.name.clone(), r.args.clone()))
+        .collect();
+    Manifest::new("paper", paper_flags(args), args.epochs, program, &lines)
 }
 
 /// What one run's log says.
@@ -315,7 +241,10 @@ pub struct RunResult {
     pub l1: f32,
     /// Epochs in the log (each counted once).
     pub epochs: usize,
+    /// It trained to its end (all epochs, or early stopping): `status` is `finished`.
     pub done: bool,
+    /// `finished`, `running`, `stopped` or `not started` ([`collect::Status`]).
+    pub status: String,
     /// The epoch of the lowest validation error (the first on a tie); `None` before any.
     pub best_epoch: Option<usize>,
     pub valid_error: Option<f64>,
@@ -327,66 +256,31 @@ pub struct RunResult {
     pub seconds: f64,
 }
 
-/// Reads a run's JSON lines: the last line of each epoch counts (a resumed run may repeat an
-/// epoch whose line was written before its checkpoint), and a torn last line is ignored.
-pub fn read_log(path: &Path) -> io::Result<Vec<serde_json::Value>> {
-    let file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut by_epoch: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
-    for line in BufReader::new(file).lines() {
-        let line = line?;
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        // Pre-training lines (`--pretrain`) number their own epochs: only supervised ones count.
-        if v.get("phase").and_then(serde_json::Value::as_str) == Some("pretrain") {
-            continue;
-        }
-        if let Some(e) = v.get("epoch").and_then(serde_json::Value::as_u64) {
-            by_epoch.insert(e, v);
+/// Model selection on a run's log: the epoch of the lowest validation error (the first on a
+/// tie).
+pub fn result(run: &Run, found: &Found) -> RunResult {
+    let mut best: Option<&EpochReport> = None;
+    for r in &found.reports {
+        if best.is_none_or(|b| r.valid_error < b.valid_error) {
+            best = Some(r);
         }
     }
-    Ok(by_epoch.into_values().collect())
-}
-
-/// Model selection on a run's log: the epoch of the lowest validation error.
-pub fn result(run: &Run, dir: &Path) -> io::Result<RunResult> {
-    let lines = read_log(&run.log(dir))?;
-    let num = |v: &serde_json::Value, k: &str| v.get(k).and_then(serde_json::Value::as_f64);
-    let mut best: Option<&serde_json::Value> = None;
-    for v in &lines {
-        let Some(e) = num(v, "valid_error") else {
-            continue;
-        };
-        if best.is_none_or(|b| num(b, "valid_error").is_none_or(|be| e < be)) {
-            best = Some(v);
-        }
-    }
-    let layers: Vec<f64> = best
-        .and_then(|b| b.get("sparsity"))
-        .and_then(serde_json::Value::as_array)
-        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
-        .unwrap_or_default();
-    Ok(RunResult {
+    let layers: Vec<f64> = best.map(|b| b.sparsity.clone()).unwrap_or_default();
+    RunResult {
         name: run.name.clone(),
         activation: run.activation.name().into(),
         lr: run.lr,
         l1: run.l1,
-        epochs: lines.len(),
-        done: run.done_mark(dir).is_file(),
-        best_epoch: best
-            .and_then(|b| b.get("epoch"))
-            .and_then(serde_json::Value::as_u64)
-            .map(|e| e as usize),
-        valid_error: best.and_then(|b| num(b, "valid_error")),
-        test_error: best.and_then(|b| num(b, "test_error")),
+        epochs: found.reports.len(),
+        done: found.status == Status::Finished,
+        status: found.status.name().into(),
+        best_epoch: best.map(|b| b.epoch),
+        valid_error: best.map(|b| b.valid_error),
+        test_error: best.map(|b| b.test_error),
         sparsity: (!layers.is_empty()).then(|| layers.iter().sum::<f64>() / layers.len() as f64),
         sparsity_per_layer: layers,
-        seconds: lines.iter().filter_map(|v| num(v, "epoch_seconds")).sum(),
-    })
+        seconds: found.train_seconds,
+    }
 }
 
 /// One row of the table: an activation's selected run.
@@ -412,12 +306,9 @@ pub struct Table {
     pub runs: Vec<RunResult>,
 }
 
-/// Collects the table from the logs in --out-dir.
-pub fn collect(args: &PaperArgs, runs: &[Run]) -> io::Result<Table> {
-    let results = runs
-        .iter()
-        .map(|r| result(r, &args.out_dir))
-        .collect::<io::Result<Vec<_>>>()?;
+/// Collects the table from what `find` read of the runs (in plan order).
+pub fn collect(args: &PaperArgs, runs: &[Run], found: &[Found]) -> Table {
+    let results: Vec<RunResult> = runs.iter().zip(found).map(|(r, f)| result(r, f)).collect();
     let cols = columns(args);
     let mut rows = Vec::new();
     for (c, col) in cols.iter().enumerate() {
@@ -451,11 +342,11 @@ pub fn collect(args: &PaperArgs, runs: &[Run]) -> io::Result<Table> {
             });
         }
     }
-    Ok(Table {
+    Table {
         dataset: args.dataset.name().into(),
         rows,
         runs: results,
-    })
+    }
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -510,10 +401,10 @@ pub fn render(table: &Table) -> String {
     for r in &table.runs {
         let _ = writeln!(
             s,
-            "  {:<28} epochs {:>3}{}  best {:>3}  valid {:>8}  test {:>8}  {:>6} s",
+            "  {:<28} epochs {:>3} {:<11}  best {:>3}  valid {:>8}  test {:>8}  {:>6} s",
             r.name,
             r.epochs,
-            if r.done { " done" } else { "     " },
+            r.status,
             r.best_epoch.map_or_else(|| "-".into(), |e| e.to_string()),
             pct(r.valid_error),
             pct(r.test_error),
@@ -559,80 +450,154 @@ fn listen_for_signals(children: Arc<std::sync::Mutex<Vec<u32>>>) -> io::Result<(
 
 /// Counts complete lines, for the progress line.
 fn epochs_logged(path: &Path) -> usize {
-    read_log(path).map_or(0, |l| l.len())
+    crate::frontend::run_dir::read_log(path).map_or(0, |(l, _)| l.len())
 }
 
-/// Runs the protocol; the exit code.
-pub fn run(args: &PaperArgs) -> ExitCode {
-    match execute(args) {
-        Ok(code) => code,
-        Err(e) => {
-            let _ = writeln!(io::stderr(), "error: {e}");
-            ExitCode::from(2)
-        }
+/// The protocol's settings for `--collect DIR`: the flags kept in `DIR/paper.json` when it is
+/// there (a plan made elsewhere), else those given (folders of older versions).
+fn collect_args(args: &PaperArgs, dir: &Path) -> Result<PaperArgs, Error> {
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: PaperArgs,
     }
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "--collect {}: no such folder",
+            dir.display()
+        )));
+    }
+    if !dir.join("paper.json").is_file() {
+        return Ok(PaperArgs {
+            out_dir: dir.to_path_buf(),
+            ..args.clone()
+        });
+    }
+    let m = read_manifest(dir, "paper").map_err(|e| Error::Usage(format!("--collect {e}")))?;
+    let flags = collect::without_data_dir(&m.flags);
+    let argv = ["paper".to_string()]
+        .into_iter()
+        .chain(flags)
+        .chain(["--out-dir".into(), dir.display().to_string()]);
+    let mut parsed = <Wrap as clap::Parser>::try_parse_from(argv)
+        .map_err(|e| {
+            Error::Usage(format!(
+                "--collect {}: the plan's flags do not parse: {e}",
+                dir.display()
+            ))
+        })?
+        .args;
+    parsed.json = args.json;
+    Ok(parsed)
 }
 
-fn execute(args: &PaperArgs) -> Result<ExitCode, String> {
+/// Runs the protocol (or `--plan`, `--task K`, `--collect`). `Outcome::Signal` when a signal
+/// stopped it; bad input is [`Error::Usage`], failed runs [`Error::Runtime`].
+pub fn run(args: &PaperArgs) -> Result<Outcome, Error> {
+    let usage = Error::Usage;
+    if let Some(dir) = &args.collect {
+        let dir = dir.as_deref().unwrap_or(&args.out_dir);
+        let args = collect_args(args, dir)?;
+        let (table, status) = gather(&args, &plan(&args));
+        print_table(&args, &table, &status);
+        return Ok(Outcome::Quit);
+    }
     if args.dataset.needs_data_dir() && args.data_dir.is_none() {
-        return Err(format!(
+        return Err(usage(format!(
             "--dataset {} needs --data-dir DIR with its files (see relutui paper --help)",
             args.dataset
+        )));
+    }
+    let dir = &args.out_dir;
+    fs::create_dir_all(dir).map_err(|e| usage(format!("--out-dir {}: {e}", dir.display())))?;
+    let runs = plan(args);
+    let exe =
+        std::env::current_exe().map_err(|e| usage(format!("cannot find relutui itself: {e}")))?;
+    let program = args
+        .program
+        .clone()
+        .unwrap_or_else(|| exe.display().to_string());
+    let m = manifest(args, &runs, &program);
+    if args.plan {
+        return plan::print_plan(&m, dir, io::stdout().lock()).map(|()| Outcome::Quit);
+    }
+    if let Some(k) = args.task {
+        let lines: Vec<(String, Vec<String>)> = runs
+            .iter()
+            .map(|r| (r.name.clone(), r.args.clone()))
+            .collect();
+        return Err(plan::exec_task(
+            &m,
+            &lines,
+            dir,
+            k,
+            "activations × --lr-grid, twice with --pretrain",
         ));
     }
-    if !args.collect {
-        fs::create_dir_all(&args.out_dir)
-            .map_err(|e| format!("--out-dir {}: {e}", args.out_dir.display()))?;
-    }
-    let runs = plan(args);
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find relutui itself: {e}"))?;
-    let dir = &args.out_dir;
-    let todo: Vec<&Run> = runs
-        .iter()
-        .filter(|r| !r.done_mark(dir).is_file())
-        .collect();
-    if args.plan {
-        let mut out = io::stdout().lock();
-        for r in &todo {
-            let _ = writeln!(out, "{}", command_line(&exe, &r.args_now(dir)));
+    plan::write_manifest(&m, dir)
+        .map_err(|e| usage(format!("--out-dir {}: {e}", dir.display())))?;
+    // The lines to run here: not finished, and not held by a process elsewhere.
+    let found = collect::find(dir, &m, SystemTime::now());
+    let mut todo = Vec::new();
+    for (run, f) in runs.iter().zip(&found) {
+        match f.status {
+            Status::Finished => {}
+            Status::Running { .. } if run_dir::is_locked(&plan::run_dir(dir, &run.name)) => {
+                crate::say!(
+                    "paper: {} is running in another process: left to it",
+                    run.name
+                );
+            }
+            _ => todo.push(run),
         }
-        return Ok(ExitCode::SUCCESS);
     }
-    let mut failed = Vec::new();
-    if !args.collect {
-        failed = train_all(args, &exe, &todo)?;
-    }
-    let table = collect(args, &runs).map_err(|e| format!("--out-dir {}: {e}", dir.display()))?;
-    let json = serde_json::to_string_pretty(&table).map_err(|e| e.to_string())?;
-    if !args.collect {
-        let path = dir.join("table1.json");
-        crate::engine::checkpoint::write_atomic(&path, format!("{json}\n").as_bytes())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    let mut out = io::stdout().lock();
-    let _ = if args.json {
-        writeln!(out, "{json}")
-    } else {
-        write!(out, "{}", render(&table))
-    };
+    // Every failure before a run started was exit 2, as bad input is.
+    let failed = train_all(args, &exe, &todo).map_err(usage)?;
+    let (table, status) = gather(args, &runs);
+    let json = serde_json::to_string_pretty(&table).map_err(|e| Error::Runtime(e.to_string()))?;
+    let path = dir.join("table1.json");
+    crate::engine::checkpoint::write_atomic(&path, format!("{json}\n").as_bytes())
+        .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    print_table(args, &table, &status);
     let sig = SIGNALLED.load(Ordering::SeqCst);
     if sig != 0 {
-        eprintln!(
+        crate::say!(
             "paper: stopped by signal {sig}; the runs saved checkpoints: run the same command \
              again to go on"
         );
-        return Ok(ExitCode::from(128 + sig as u8));
+        return Ok(Outcome::Signal(sig));
     }
     if !failed.is_empty() {
-        eprintln!(
+        return Err(Error::Runtime(format!(
             "paper: {} run(s) failed, see their .err files in {}: {}",
             failed.len(),
             dir.display(),
             failed.join(", ")
-        );
-        return Ok(ExitCode::from(1));
+        )));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Quit)
+}
+
+/// Reads the runs in `args.out_dir`: the table, and the text that says where each unfinished
+/// run stands.
+fn gather(args: &PaperArgs, runs: &[Run]) -> (Table, String) {
+    let dir = &args.out_dir;
+    let m = manifest(args, runs, "relutui");
+    let found = collect::find(dir, &m, SystemTime::now());
+    let mut status = collect::counts(&format!("paper {}", dir.display()), &found);
+    status.push_str(&collect::status_lines(&m, &found, |f| f.run.name.clone()));
+    (collect(args, runs, &found), status)
+}
+
+/// The table (or its JSON with `--json`) on stdout.
+fn print_table(args: &PaperArgs, table: &Table, status: &str) {
+    let mut out = io::stdout().lock();
+    let _ = if args.json {
+        let json = serde_json::to_string_pretty(table).expect("the table serialises");
+        writeln!(out, "{json}")
+    } else {
+        write!(out, "{status}\n{}", render(table))
+    };
 }
 
 /// Trains the runs not yet done, `--jobs` at a time; the names of those that failed.
@@ -664,7 +629,7 @@ fn train_all(args: &PaperArgs, exe: &Path, todo: &[&Run]) -> Result<Vec<String>,
                 .open(run.stderr_file(dir))
                 .map_err(|e| format!("{}: {e}", run.stderr_file(dir).display()))?;
             let child = Command::new(exe)
-                .args(run.args_now(dir))
+                .args(&run.args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(err)
@@ -687,9 +652,6 @@ fn train_all(args: &PaperArgs, exe: &Path, todo: &[&Run]) -> Result<Vec<String>,
                         p.retain(|&id| id != child.id());
                     }
                     if status.success() {
-                        let line = command_line(exe, &run.args);
-                        fs::write(run.done_mark(dir), format!("{line}\n"))
-                            .map_err(|e| format!("{}: {e}", run.done_mark(dir).display()))?;
                         finished += 1;
                     } else if SIGNALLED.load(Ordering::SeqCst) == 0 {
                         failed.push(run.name.clone());
@@ -762,8 +724,7 @@ mod tests {
             "--lr 0.01",
             "--l1 0",
             "--patience 8",
-            "--log /tmp/x/tanh_lr0.01.jsonl",
-            "--checkpoint /tmp/x/tanh_lr0.01.ckpt",
+            "--run-dir /tmp/x/tanh_lr0.01 --continue",
         ] {
             assert!(line.contains(want), "{want}: {line}");
         }
@@ -791,11 +752,17 @@ mod tests {
             "rectifier",
             "--lr-grid",
             "0.1,0.01",
+            "--epochs",
+            "3",
         ]);
         let runs = plan(&a);
         let line = |e: u32, v: f64, t: f64| {
             format!(
-                "{{\"epoch\":{e},\"valid_error\":{v},\"test_error\":{t},\"sparsity\":[0.8,0.9],\"epoch_seconds\":2.0}}\n"
+                "{{\"net\":\"rectifier\",\"epoch\":{e},\"step\":1,\"train_error\":0.1,\
+                 \"valid_error\":{v},\"test_error\":{t},\"loss\":1.0,\"l1_penalty\":0.0,\
+                 \"sparsity\":[0.8,0.9],\"dead_units\":[0,0],\"saturated_units\":[0,0],\
+                 \"mean_activation\":[0.1,0.1],\"active_units\":[1.0,1.0],\"lr\":0.1,\
+                 \"l1\":0.001,\"seed\":1,\"examples_per_sec\":1.0,\"epoch_seconds\":2.0}}\n"
             )
         };
         // Epoch 2 is written twice (a resume), the last copy counts; a torn line is skipped.
@@ -807,14 +774,20 @@ mod tests {
             "{\"epoch\":4,\"valid".into(),
         ]
         .concat();
-        fs::write(runs[0].log(dir.path()), log0).unwrap();
-        fs::write(runs[1].log(dir.path()), line(1, 0.04, 0.01)).unwrap();
-        fs::write(runs[0].done_mark(dir.path()), "x").unwrap();
-        let t = collect(&a, &runs).unwrap();
+        for (run, log) in runs.iter().zip([log0, line(1, 0.04, 0.01)]) {
+            fs::create_dir_all(run.log(dir.path()).parent().unwrap()).unwrap();
+            fs::write(run.log(dir.path()), log).unwrap();
+        }
+        let (t, status) = gather(&a, &runs);
         let r0 = &t.runs[0];
         assert_eq!((r0.epochs, r0.best_epoch, r0.done), (3, Some(2), true));
         assert_eq!(r0.test_error, Some(0.04));
         assert!((r0.sparsity.unwrap() - 0.85).abs() < 1e-12);
+        assert_eq!(t.runs[1].status, "running", "a fresh log at epoch 1 of 3");
+        assert!(
+            status.contains(": 2 runs planned: 1 finished, 1 running, 0 stopped, 0 not started"),
+            "{status}"
+        );
         let row = &t.rows[0];
         let sel = row.selected.as_ref().unwrap();
         assert_eq!(sel.name, "rectifier_lr0.1", "lowest validation error wins");
@@ -825,16 +798,18 @@ mod tests {
     }
 
     #[test]
-    fn command_lines_quote_what_a_shell_would_split() {
-        let line = command_line(
-            Path::new("/bin/relutui"),
-            &[
-                "--log".into(),
-                "my runs/a.jsonl".into(),
-                "--lr".into(),
-                "0.1".into(),
-            ],
-        );
-        assert_eq!(line, "/bin/relutui --log 'my runs/a.jsonl' --lr 0.1");
+    fn the_flags_in_the_plan_make_the_same_plan_again() {
+        let a = args(&["--out-dir", "/tmp/x", "--pretrain", "2", "--lr-grid", "0.1"]);
+        let flags = paper_flags(&a);
+        let again = Wrap::try_parse_from(
+            ["paper".to_string()]
+                .into_iter()
+                .chain(flags)
+                .chain(["--out-dir".into(), "/tmp/x".into()]),
+        )
+        .unwrap()
+        .args;
+        assert_eq!(plan(&again), plan(&a));
+        assert_eq!(plan(&a).len(), 6);
     }
 }

@@ -17,17 +17,16 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Args;
 use crossbeam_channel::{unbounded, Sender};
 
-use crate::engine::config::{self, RunConfig, Widths};
-use crate::engine::data::{self, DatasetKind, Splits};
+use crate::engine::config::RunConfig;
+use crate::engine::data::{self, Splits};
 use crate::engine::nn::Activation;
 use crate::engine::trainer::{self, Trainer};
 use crate::frontend::jsonl::JsonLines;
+use crate::frontend::runtime::Error;
 use crate::protocol::{EpochReport, RunState, Update};
 
 pub mod collect;
@@ -39,120 +38,7 @@ use summary::{mean, write_figure};
 pub use summary::{scatter, summary, summary_table};
 pub use worker::execute;
 
-/// The paper's sweep of L1 penalties.
-pub const DEFAULT_L1_LIST: &str = "0,0.0001,0.0003,0.001,0.003,0.01";
-
-/// L1 penalties, from `--l1 0,0.001`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct L1List(pub Vec<f32>);
-
-/// The flags of `relutui sweep`.
-#[derive(Debug, Clone, Args)]
-pub struct SweepArgs {
-    /// L1 penalties on the hidden activations, comma-separated: one group of runs each.
-    #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = DEFAULT_L1_LIST, value_parser = parse_l1_list)]
-    pub l1: L1List,
-
-    /// Runs per L1 value (at most 1000); repeat r uses seed --seed + r.
-    #[arg(long, value_name = "K", allow_negative_numbers = true, default_value_t = 3, value_parser = parse_repeats)]
-    pub repeats: usize,
-
-    /// Epochs of every run.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = 5, value_parser = config::parse_epochs)]
-    pub epochs: usize,
-
-    /// Hidden-layer widths, comma-separated.
-    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = Widths::parse)]
-    pub hidden: Widths,
-
-    /// Constant SGD learning rate.
-    #[arg(long, value_name = "RATE", allow_negative_numbers = true, default_value_t = config::DEFAULT_LR, value_parser = config::parse_lr)]
-    pub lr: f32,
-
-    /// Examples per mini-batch.
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
-    pub batch_size: usize,
-
-    /// Base seed: repeat r of every L1 value uses seed + r.
-    #[arg(
-        long,
-        value_name = "N",
-        allow_negative_numbers = true,
-        default_value_t = 1
-    )]
-    pub seed: u64,
-
-    /// Data to train on: mnist10k is built in; the others read standard files from --data-dir.
-    #[arg(long, value_enum, default_value_t = DatasetKind::Mnist10k)]
-    pub dataset: DatasetKind,
-
-    /// Folder with the dataset's files (see `relutui --help`).
-    #[arg(long, value_name = "DIR", value_parser = config::parse_data_dir)]
-    pub data_dir: Option<PathBuf>,
-
-    /// Write each run's JSON lines to DIR/l1-<L1>_seed-<SEED>.jsonl (created if missing)
-    /// instead of stdout.
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<PathBuf>,
-
-    /// Runs trained at once, one thread each (at most the runs) [default: the available cores].
-    #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = parse_at_least_one)]
-    pub jobs: Option<usize>,
-
-    /// Print one self-contained relutui command per run instead of training (for GNU parallel
-    /// or a Slurm array); each writes its log and checkpoint in --out-dir, and the plan is kept
-    /// in --out-dir/sweep.json for --collect.
-    #[arg(long, conflicts_with_all = ["task", "collect"])]
-    pub plan: bool,
-
-    /// Run exactly line K (1-based) of --plan's output, e.g. the task id of a Slurm job array.
-    #[arg(long, value_name = "K", conflicts_with = "collect", value_parser = parse_at_least_one)]
-    pub task: Option<usize>,
-
-    /// Build the summary table and the figure (DIR/figure3.svg) from the runs in DIR, saying
-    /// which are finished, running, stopped or not started. The other flags come from
-    /// DIR/sweep.json.
-    #[arg(long, value_name = "DIR")]
-    pub collect: Option<PathBuf>,
-
-    /// How the lines of --plan start relutui (e.g. an absolute path on the cluster).
-    #[arg(long, value_name = "COMMAND", default_value = "relutui")]
-    pub program: String,
-}
-
-/// `--l1` of the sweep: comma-separated penalties, each valid for `--l1`, no repeats.
-pub fn parse_l1_list(s: &str) -> Result<L1List, String> {
-    let mut out: Vec<f32> = Vec::new();
-    for part in s.split(',') {
-        if part.trim().is_empty() {
-            return Err(format!("empty value in '{s}'"));
-        }
-        let v = config::parse_l1(part)?;
-        if out.contains(&v) {
-            return Err(format!("{v} is listed twice"));
-        }
-        out.push(v);
-    }
-    Ok(L1List(out))
-}
-
-fn parse_at_least_one(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(v) => Ok(v),
-        Err(_) => Err(format!("'{s}' is not a whole number")),
-    }
-}
-
-/// `--repeats` above this is refused: the plan holds one entry per run.
-pub const MAX_REPEATS: usize = 1000;
-
-fn parse_repeats(s: &str) -> Result<usize, String> {
-    match parse_at_least_one(s)? {
-        v if v > MAX_REPEATS => Err(format!("{v} is above the limit {MAX_REPEATS}")),
-        v => Ok(v),
-    }
-}
+pub use crate::cli::sweep::{parse_l1_list, L1List, SweepArgs, DEFAULT_L1_LIST, MAX_REPEATS};
 
 /// Why a sweep stopped.
 #[derive(Debug, thiserror::Error)]
@@ -167,12 +53,12 @@ pub enum SweepError {
     Panicked,
 }
 
-impl SweepError {
-    /// Bad paths are the user's to fix (exit 2); the rest are runtime failures (exit 1).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            SweepError::OutDir { .. } => 2,
-            _ => 1,
+/// Bad paths are the user's to fix (exit 2); the rest are runtime failures (exit 1).
+impl From<SweepError> for Error {
+    fn from(e: SweepError) -> Self {
+        match e {
+            SweepError::OutDir { .. } => Error::Usage(e.to_string()),
+            _ => Error::Runtime(e.to_string()),
         }
     }
 }
@@ -233,9 +119,10 @@ pub fn plan(l1: &[f32], repeats: usize, seed: u64) -> Vec<RunSpec> {
         .collect()
 }
 
-/// The file of one run's JSON lines under `--out-dir`.
+/// The file of one run's JSON lines under `--out-dir` in the in-process sweep (the plan's
+/// lines write `DIR/<name>/log.jsonl` instead; `--collect` reads both).
 pub fn run_file(dir: &Path, spec: &RunSpec) -> PathBuf {
-    dir.join(format!("l1-{}_seed-{}.jsonl", spec.l1, spec.seed))
+    dir.join(format!("{}.jsonl", plan::run_name(spec)))
 }
 
 impl SweepArgs {
@@ -264,51 +151,39 @@ impl SweepArgs {
     }
 }
 
-/// The `relutui sweep` front end: loads the data, runs the sweep and maps errors to exit
-/// codes (2 for bad input, 1 at runtime).
-pub fn run(args: &SweepArgs) -> ExitCode {
+/// The `relutui sweep` front end: `--collect`, `--plan`, `--task`, or the sweep in this
+/// process. Bad input is [`Error::Usage`]; `main` turns the error into the exit code.
+pub fn run(args: &SweepArgs) -> Result<(), Error> {
     if let Some(dir) = &args.collect {
-        return match collect::collect(dir) {
-            Ok((text, _)) => {
-                let mut out = io::stdout().lock();
-                let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        };
+        let (text, _) = collect::collect(dir)?;
+        let mut out = io::stdout().lock();
+        let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+        return Ok(());
     }
     if args.plan || args.task.is_some() {
         let Some(dir) = args.out_dir.as_deref() else {
             let flag = if args.plan { "--plan" } else { "--task" };
-            eprintln!(
-                "error: {flag} needs --out-dir DIR: every run writes its log and checkpoint there"
-            );
-            return ExitCode::from(2);
+            return Err(Error::Usage(format!(
+                "{flag} needs --out-dir DIR: every run writes its run directory there"
+            )));
         };
-        let result = match args.task {
-            None => plan::print_plan(args, dir, io::stdout().lock()),
-            Some(k) => match plan::task_args(args, dir, k) {
-                Ok(argv) => return exec_task(&argv),
-                Err(e) => Err(e),
-            },
-        };
-        return match result {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
+        let m = plan::manifest(args, dir);
+        return match args.task {
+            None => plan::print_plan(&m, dir, io::stdout().lock()),
+            Some(k) => Err(plan::exec_task(
+                &m,
+                &plan::sweep_runs(args, dir),
+                dir,
+                k,
+                "--l1 values × --repeats",
+            )),
         };
     }
     if args.dataset.needs_data_dir() && args.data_dir.is_none() {
-        crate::say!(
-            "error: --dataset {} needs --data-dir DIR with its files (see relutui sweep --help)",
+        return Err(Error::Usage(format!(
+            "--dataset {} needs --data-dir DIR with its files (see relutui sweep --help)",
             args.dataset
-        );
-        return ExitCode::from(2);
+        )));
     }
     // Before anything large is allocated: every worker trains one network at once.
     let runs = args.l1.0.len() * args.repeats;
@@ -319,54 +194,27 @@ pub fn run(args: &SweepArgs) -> ExitCode {
         false,
     );
     est.total *= args.jobs(runs) as f64;
-    if let Err(e) =
-        crate::engine::memory::check(&est, crate::engine::memory::available(), "this sweep")
-    {
-        crate::say!("error: {e} (or fewer --jobs)");
-        return ExitCode::from(2);
-    }
+    crate::engine::memory::check(&est, crate::engine::memory::available(), "this sweep")
+        .map_err(|e| Error::Usage(format!("{e} (or fewer --jobs)")))?;
     // One sweep per --out-dir at a time: two would write the same run files.
     let _lock = match &args.out_dir {
-        Some(dir) if dir.is_dir() => match crate::os::lock::Lock::exclusive(
-            &dir.join(".sweep.lock"),
-            &format!("--out-dir {}", dir.display()),
-        ) {
-            Ok(l) => Some(l),
-            Err(e) => {
-                crate::say!("error: {e}");
-                return ExitCode::from(2);
-            }
-        },
+        Some(dir) if dir.is_dir() => Some(
+            crate::os::lock::Lock::exclusive(
+                &dir.join(".sweep.lock"),
+                &format!("--out-dir {}", dir.display()),
+            )
+            .map_err(|e| Error::Usage(e.to_string()))?,
+        ),
         _ => None,
     };
-    let splits = match data::load(args.dataset, args.data_dir.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            crate::say!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let splits = data::load(args.dataset, args.data_dir.as_deref())
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let stdout = io::stdout();
     if stdout.is_terminal() && args.out_dir.is_none() {
         crate::say!("sweep: JSON lines go to stdout; use --out-dir DIR to keep them in files");
     }
-    match execute(args, &splits, stdout.lock()) {
-        Ok(_) => ExitCode::SUCCESS,
-        Err(e) => {
-            crate::say!("error: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
-}
-
-/// `--task K`: becomes line K's relutui process (same pid, so a scheduler's signals reach the
-/// run itself), or says why it could not.
-fn exec_task(argv: &[String]) -> ExitCode {
-    use std::os::unix::process::CommandExt;
-    let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("relutui"));
-    let err = std::process::Command::new(&exe).args(argv).exec();
-    eprintln!("error: --task: cannot start {}: {err}", exe.display());
-    ExitCode::from(1)
+    execute(args, &splits, stdout.lock())?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,14 +1,19 @@
-//! `relutui sweep --collect DIR`: the summary table and the Figure 3 scatter from whatever
-//! runs of a plan are in DIR, finished or not, saying which.
+//! `--collect DIR`: what the runs of a plan in DIR have done, finished or not, saying which;
+//! for the sweep, the summary table and the Figure 3 scatter of the finished ones (the paper
+//! command builds Table 1 from the same [`find`]).
 //!
-//! A run is *finished* when its log has reached the plan's epochs, *not started* when it has
-//! no log, and otherwise *running* or *stopped*: nothing outside the run can tell a run still
-//! training on another host from a crashed one, so a log that has gained no line for longer
-//! than [`stale_after`] is called stopped (crashed, killed or lost), with the command that
-//! resumes it from its checkpoint. The table and the figure hold the finished runs only,
-//! since runs at different epochs are not comparable; the others are listed with their
-//! latest epoch.
+//! Each planned run is read from its run directory `DIR/<name>/` (its `log.jsonl` and
+//! `run.json`), or, in folders of the in-process sweep and of older plans, from the log file
+//! `DIR/<name>.jsonl`. A run is *finished* when its log has reached the plan's epochs (or
+//! early stopping froze it), *not started* when it has no log, *running* while a process
+//! holds its run directory, and *stopped* when its `run.json` says it ended early (a signal,
+//! an error). Otherwise nothing can tell a run still training on another host from a crashed
+//! one, so a log that has gained no line for longer than [`stale_after`] is called stopped
+//! (crashed, killed or lost). A stopped run goes on from its checkpoint when its plan line is
+//! run again. The sweep's table and figure hold the finished runs only, since runs at
+//! different epochs are not comparable; the others are listed with their latest epoch.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -17,8 +22,10 @@ use std::time::SystemTime;
 
 use clap::Parser;
 
-use super::plan::{read_manifest, shell_quote, Manifest, PlannedRun};
-use super::{summary_table, RunResult, RunSpec, SweepArgs};
+use super::plan::{read_manifest, Manifest, PlannedRun};
+use super::{plan, summary_table, RunResult, RunSpec, SweepArgs};
+use crate::frontend::run_dir::{self, Ending};
+use crate::frontend::runtime::Error;
 use crate::protocol::EpochReport;
 use crate::tools::plot::scatter;
 
@@ -30,25 +37,48 @@ pub enum Status {
     Running {
         age: f64,
     },
-    /// No new line for `age` seconds: crashed, killed, or on a host that went away.
+    /// It ended early (`how`: its `run.json`), or no new line came for `age` seconds (crashed,
+    /// killed, or on a host that went away).
     Stopped {
         age: f64,
+        how: Option<String>,
     },
     NotStarted,
+}
+
+impl Status {
+    /// One word for tables and JSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Status::Finished => "finished",
+            Status::Running { .. } => "running",
+            Status::Stopped { .. } => "stopped",
+            Status::NotStarted => "not started",
+        }
+    }
 }
 
 /// One planned run as found in the folder.
 #[derive(Debug, Clone)]
 pub struct Found {
     pub run: PlannedRun,
-    pub spec: RunSpec,
     pub status: Status,
+    /// Its log: `DIR/<name>/log.jsonl`, or `DIR/<name>.jsonl` in older folders.
+    pub log: PathBuf,
+    /// Its supervised epoch reports, one per epoch (the last line of an epoch that a resumed
+    /// run wrote twice), in epoch order.
+    pub reports: Vec<EpochReport>,
     pub epochs_done: usize,
     /// The sum of the training time of its epochs (`epoch_seconds`).
     pub train_seconds: f64,
-    pub last: Option<EpochReport>,
     /// The log's last line was cut short (a crash in the middle of a write).
     pub cut: bool,
+}
+
+impl Found {
+    pub fn last(&self) -> Option<&EpochReport> {
+        self.reports.last()
+    }
 }
 
 /// How long a run may go without a new epoch line before it counts as stopped: three times
@@ -58,97 +88,86 @@ pub fn stale_after(reports: &[EpochReport]) -> f64 {
     (3.0 * slowest).max(600.0)
 }
 
-/// The epoch lines of a log, and whether its last line is cut short.
+/// The supervised epoch lines of a log, one per epoch, and whether its last line is cut short.
 fn read_reports(path: &Path) -> Option<(Vec<EpochReport>, bool)> {
     let file = fs::File::open(path).ok()?;
-    let mut reports = Vec::new();
+    let mut by_epoch: BTreeMap<usize, EpochReport> = BTreeMap::new();
     let mut cut = false;
     for line in BufReader::new(file).split(b'\n').map_while(Result::ok) {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<EpochReport>(&line) {
-            Ok(r) => {
+        match serde_json::from_slice::<serde_json::Value>(&line) {
+            // Pre-training lines (`--pretrain`) number their own epochs.
+            Ok(v) if v.get("phase").and_then(serde_json::Value::as_str) == Some("pretrain") => {
                 cut = false;
-                reports.push(r);
             }
+            Ok(v) => match serde_json::from_value::<EpochReport>(v) {
+                Ok(r) => {
+                    cut = false;
+                    by_epoch.insert(r.epoch, r);
+                }
+                Err(_) => cut = true,
+            },
             Err(_) => cut = true,
         }
     }
-    Some((reports, cut))
+    Some((by_epoch.into_values().collect(), cut))
 }
 
 /// Reads the folder against its plan.
 pub fn find(dir: &Path, m: &Manifest, now: SystemTime) -> Vec<Found> {
-    let mut groups: Vec<f32> = Vec::new();
-    for r in &m.runs {
-        if !groups.contains(&r.l1) {
-            groups.push(r.l1);
-        }
-    }
     m.runs
         .iter()
         .map(|run| {
-            let spec = RunSpec {
-                index: run.task - 1,
-                group: groups
-                    .iter()
-                    .position(|&g| g.to_bits() == run.l1.to_bits())
-                    .unwrap_or(0),
-                l1: run.l1,
-                seed: run.seed,
+            let rd = dir.join(&run.name);
+            let meta = run_dir::read_meta(&rd);
+            let log = match &meta {
+                Some(meta) if meta.log.is_absolute() => meta.log.clone(),
+                Some(meta) => rd.join(&meta.log),
+                None if rd.join(run_dir::LOG).is_file() => rd.join(run_dir::LOG),
+                None => dir.join(format!("{}.jsonl", run.name)),
             };
-            let path = dir.join(&run.log);
-            let age = fs::metadata(&path)
+            let age = fs::metadata(&log)
                 .and_then(|md| md.modified())
                 .ok()
                 .map(|t| now.duration_since(t).map_or(0.0, |d| d.as_secs_f64()));
-            let (reports, cut) = read_reports(&path).unwrap_or_default();
-            let epochs_done = reports.iter().map(|r| r.epoch).max().unwrap_or(0);
+            let (reports, cut) = read_reports(&log).unwrap_or_default();
+            let epochs_done = reports.last().map_or(0, |r| r.epoch);
             let train_seconds = reports.iter().map(|r| r.epoch_seconds).sum();
-            let status = match age {
-                None => Status::NotStarted,
-                Some(_) if epochs_done >= m.epochs => Status::Finished,
-                Some(age) if age <= stale_after(&reports) => Status::Running { age },
-                Some(age) => Status::Stopped { age },
+            let stopped_early = reports.last().is_some_and(|r| r.stopped);
+            let how = match meta.and_then(|m| m.ended) {
+                Some(Ending::Quit) => Some("quit".to_string()),
+                Some(Ending::Signal { signal }) => Some(format!("signal {signal}")),
+                Some(Ending::Failed { message }) => Some(format!("error: {message}")),
+                Some(Ending::Done) | None => None,
+            };
+            let status = if epochs_done >= m.epochs.max(1) || stopped_early {
+                Status::Finished
+            } else if run_dir::is_locked(&rd) {
+                Status::Running {
+                    age: age.unwrap_or(0.0),
+                }
+            } else if let Some(age) = age {
+                if how.is_none() && age <= stale_after(&reports) {
+                    Status::Running { age }
+                } else {
+                    Status::Stopped { age, how }
+                }
+            } else {
+                Status::NotStarted
             };
             Found {
                 run: run.clone(),
-                spec,
                 status,
+                log,
+                reports,
                 epochs_done,
                 train_seconds,
-                last: reports.into_iter().max_by_key(|r| r.epoch),
                 cut,
             }
         })
         .collect()
-}
-
-/// The sweep's settings, from the flags kept in the plan.
-pub fn sweep_args(m: &Manifest) -> Result<SweepArgs, String> {
-    #[derive(Parser)]
-    struct Wrap {
-        #[command(flatten)]
-        args: SweepArgs,
-    }
-    // The data folder may live on another host: it is only named, not read, here.
-    let mut flags: Vec<&str> = Vec::new();
-    let mut skip = false;
-    for f in &m.sweep_flags {
-        if skip {
-            skip = false;
-            continue;
-        }
-        if f == "--data-dir" {
-            skip = true;
-            continue;
-        }
-        flags.push(f);
-    }
-    Wrap::try_parse_from(std::iter::once("sweep").chain(flags))
-        .map(|w| w.args)
-        .map_err(|e| format!("the plan's flags do not parse: {e}"))
 }
 
 fn secs(age: f64) -> String {
@@ -161,22 +180,25 @@ fn secs(age: f64) -> String {
     }
 }
 
-/// The status lines of every run that is not finished, then the table of the finished ones.
-pub fn report(dir: &Path, m: &Manifest, found: &[Found], args: &SweepArgs) -> String {
+/// The count of runs by status, after `what` (`sweep DIR`).
+pub fn counts(what: &str, found: &[Found]) -> String {
     let count = |f: fn(&Status) -> bool| found.iter().filter(|r| f(&r.status)).count();
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "sweep {}: {} runs planned: {} finished, {} running, {} stopped, {} not started",
-        dir.display(),
+    format!(
+        "{what}: {} runs planned: {} finished, {} running, {} stopped, {} not started\n",
         found.len(),
         count(|s| *s == Status::Finished),
         count(|s| matches!(s, Status::Running { .. })),
         count(|s| matches!(s, Status::Stopped { .. })),
         count(|s| *s == Status::NotStarted),
-    );
+    )
+}
+
+/// One line per run that is not finished: where it stands, and for a stopped one how to go on.
+/// `label(run)` names it (`l1 0.001 seed 1`).
+pub fn status_lines(m: &Manifest, found: &[Found], label: impl Fn(&Found) -> String) -> String {
+    let mut s = String::new();
     for r in found {
-        let latest = r.last.as_ref().map_or(String::new(), |l| {
+        let latest = r.last().map_or(String::new(), |l| {
             format!(
                 "; at epoch {}: sparsity {:.1} %, test error {:.2} %",
                 l.epoch,
@@ -193,25 +215,69 @@ pub fn report(dir: &Path, m: &Manifest, found: &[Found], args: &SweepArgs) -> St
                 m.epochs,
                 secs(*age)
             ),
-            Status::Stopped { age } => format!(
-                "stopped: epoch {}/{} done, no line for {} (crashed or killed?){}; resume: \
-                 {} --headless --resume {} --log {}",
+            Status::Stopped { age, how } => format!(
+                "stopped: epoch {}/{} done, {}{}; run its line again to go on from its \
+                 checkpoint: {}",
                 r.epochs_done,
                 m.epochs,
-                secs(*age),
+                how.as_ref().map_or_else(
+                    || format!("no line for {} (crashed or killed?)", secs(*age)),
+                    |h| format!("ended by {h}")
+                ),
                 if r.cut { ", last line cut short" } else { "" },
-                shell_quote(&args.program),
-                shell_quote(&dir.join(&r.run.checkpoint).display().to_string()),
-                shell_quote(&dir.join(&r.run.log).display().to_string()),
+                r.run.command,
             ),
         };
-        let _ = writeln!(
-            s,
-            "  task {} (l1 {} seed {}): {what}{latest}",
-            r.run.task, r.run.l1, r.run.seed
-        );
+        let _ = writeln!(s, "  task {} ({}): {what}{latest}", r.run.task, label(r));
     }
-    let results = finished_results(found);
+    s
+}
+
+/// The sweep's settings, from the flags kept in the plan.
+pub fn sweep_args(m: &Manifest) -> Result<SweepArgs, String> {
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        args: SweepArgs,
+    }
+    Wrap::try_parse_from(std::iter::once("sweep".to_string()).chain(without_data_dir(&m.flags)))
+        .map(|w| w.args)
+        .map_err(|e| format!("the plan's flags do not parse: {e}"))
+}
+
+/// The flags without `--data-dir`: the data folder may live on another host, and is only
+/// named, not read, when collecting.
+pub fn without_data_dir(flags: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for f in flags {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        if f == "--data-dir" {
+            skip = true;
+            continue;
+        }
+        out.push(f.clone());
+    }
+    out
+}
+
+/// The sweep's runs, in plan order, beside what was found of each.
+fn specs(args: &SweepArgs, found: &[Found]) -> Vec<RunSpec> {
+    let specs = plan(&args.l1.0, args.repeats, args.seed);
+    specs.into_iter().take(found.len()).collect()
+}
+
+/// The status lines of every run that is not finished, then the table of the finished ones.
+pub fn report(dir: &Path, m: &Manifest, found: &[Found], args: &SweepArgs) -> String {
+    let mut s = counts(&format!("sweep {}", dir.display()), found);
+    let specs = specs(args, found);
+    s.push_str(&status_lines(m, found, |r| {
+        let spec = &specs[r.run.task - 1];
+        format!("l1 {} seed {}", spec.l1, spec.seed)
+    }));
+    let results = finished_results(args, found);
     if results.is_empty() {
         let _ = writeln!(s, "\nno run has finished yet: no table");
     } else {
@@ -222,32 +288,33 @@ pub fn report(dir: &Path, m: &Manifest, found: &[Found], args: &SweepArgs) -> St
 
 /// The finished runs as the in-process sweep reports them (seconds: the sum of the training
 /// time of its epochs, where the in-process sweep counts evaluation too).
-pub fn finished_results(found: &[Found]) -> Vec<RunResult> {
-    found
-        .iter()
-        .filter(|r| r.status == Status::Finished)
-        .filter_map(|r| {
-            let last = r.last.clone()?;
+pub fn finished_results(args: &SweepArgs, found: &[Found]) -> Vec<RunResult> {
+    specs(args, found)
+        .into_iter()
+        .zip(found)
+        .filter(|(_, r)| r.status == Status::Finished)
+        .filter_map(|(spec, r)| {
             Some(RunResult {
-                spec: r.spec,
+                spec,
                 seconds: r.train_seconds,
-                last,
+                last: r.last()?.clone(),
             })
         })
         .collect()
 }
 
 /// The scatter's points: the finished runs.
-pub fn points(dir: &Path, found: &[Found]) -> Vec<scatter::RunPoint> {
-    found
-        .iter()
-        .filter(|r| r.status == Status::Finished)
-        .filter_map(|r| {
-            let l = r.last.as_ref()?;
+pub fn points(args: &SweepArgs, found: &[Found]) -> Vec<scatter::RunPoint> {
+    specs(args, found)
+        .into_iter()
+        .zip(found)
+        .filter(|(_, r)| r.status == Status::Finished)
+        .filter_map(|(spec, r)| {
+            let l = r.last()?;
             Some(scatter::RunPoint {
-                file: dir.join(&r.run.log),
-                l1: f64::from(r.spec.l1),
-                seed: Some(r.spec.seed),
+                file: r.log.clone(),
+                l1: f64::from(spec.l1),
+                seed: Some(spec.seed),
                 epoch: l.epoch as f64,
                 sparsity: l.sparsity.iter().sum::<f64>() / l.sparsity.len().max(1) as f64,
                 test_error: l.test_error,
@@ -256,19 +323,25 @@ pub fn points(dir: &Path, found: &[Found]) -> Vec<scatter::RunPoint> {
         .collect()
 }
 
-/// `--collect DIR`: prints the report and writes `DIR/figure3.svg`. Returns the figure's path
-/// when there was something to draw.
-pub fn collect(dir: &Path) -> Result<(String, Option<PathBuf>), String> {
+/// `sweep --collect DIR`: the report, and `DIR/figure3.svg` when there is something to draw
+/// (its path too).
+pub fn collect(dir: &Path) -> Result<(String, Option<PathBuf>), Error> {
+    let usage = |e: String| Error::Usage(format!("--collect {}: {e}", dir.display()));
     if !dir.is_dir() {
-        return Err(format!("--collect {}: no such folder", dir.display()));
+        return Err(Error::Usage(format!(
+            "--collect {}: no such folder",
+            dir.display()
+        )));
     }
-    let m = read_manifest(dir).map_err(|e| {
-        format!("--collect {e} (a folder made by `relutui sweep --plan`, `--task` or `--out-dir`)")
+    let m = read_manifest(dir, "sweep").map_err(|e| {
+        Error::Usage(format!(
+            "--collect {e} (a folder made by `relutui sweep --plan`, `--task` or `--out-dir`)"
+        ))
     })?;
-    let args = sweep_args(&m).map_err(|e| format!("--collect {}: {e}", dir.display()))?;
+    let args = sweep_args(&m).map_err(usage)?;
     let found = find(dir, &m, SystemTime::now());
     let mut text = report(dir, &m, &found, &args);
-    let pts = points(dir, &found);
+    let pts = points(&args, &found);
     if pts.is_empty() {
         return Ok((text, None));
     }
@@ -277,9 +350,9 @@ pub fn collect(dir: &Path) -> Result<(String, Option<PathBuf>), String> {
         pts.len(),
         m.epochs
     );
-    let svg = scatter::render(&pts, &title, 960).map_err(|e| e.to_string())?;
+    let svg = scatter::render(&pts, &title, 960).map_err(|e| Error::Runtime(e.to_string()))?;
     let path = dir.join("figure3.svg");
-    fs::write(&path, svg).map_err(|e| format!("--collect {}: {e}", path.display()))?;
+    fs::write(&path, svg).map_err(|e| usage(format!("{}: {e}", path.display())))?;
     let _ = writeln!(text, "figure: {}", path.display());
     Ok((text, Some(path)))
 }
