@@ -193,7 +193,7 @@ fn main() -> ExitCode {
             Some("every network was stopped by early stopping (--patience)".to_string())
         } else {
             config
-                .epochs
+                .epochs()
                 .filter(|&e| at.epoch >= e && at.batch == 0)
                 .map(|e| {
                     format!(
@@ -213,11 +213,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    if config.dataset.needs_data_dir() && config.data_dir.is_none() {
+    if config.dataset().needs_data_dir() && config.data_dir().is_none() {
         return fail(
             format_args!(
                 "--dataset {} needs --data-dir DIR with its files (see --help)",
-                config.dataset
+                config.dataset()
             ),
             EXIT_USAGE,
         );
@@ -253,14 +253,14 @@ fn main() -> ExitCode {
         pid: 0,
         started: String::new(),
         command: std::env::args().collect(),
-        dataset: config.dataset.name().to_string(),
+        dataset: config.dataset().name().to_string(),
         activations: config
-            .activations
+            .activations()
             .iter()
             .map(|a| a.name().to_string())
             .collect(),
-        hidden: config.hidden.clone(),
-        epochs: config.epochs,
+        hidden: config.hidden().to_vec(),
+        epochs: config.epochs(),
         headless: args.headless,
         log: args.log.clone().unwrap_or_else(|| run_dir::LOG.into()),
         checkpoint: Some(
@@ -374,12 +374,12 @@ fn train_in(
     // Before anything large is allocated: does the run fit in this machine?
     let (input, examples) = match resume {
         Some((_, ck)) => (ck.run.input_dim, ck.run.train_examples * 7 / 5),
-        None => memory::dataset_shape(config.dataset),
+        None => memory::dataset_shape(config.dataset()),
     };
     let estimate = memory::estimate(config, input, examples, checkpoint_path.is_some());
     memory::check(&estimate, memory::available(), "this run").map_err(|e| usage(e.clone()))?;
     let splits =
-        data::load(config.dataset, config.data_dir.as_deref()).map_err(|e| usage(e.to_string()))?;
+        data::load(config.dataset(), config.data_dir()).map_err(|e| usage(e.to_string()))?;
     let mut trainer = Trainer::new(config, splits);
     if let Some((path, ck)) = resume {
         if let Err(e) = trainer.restore(ck) {
@@ -415,7 +415,7 @@ fn train_in(
     if let Some(path) = checkpoint_path {
         trainer = trainer.with_checkpoint(path);
     }
-    if let (Some(target), Some(_)) = (config.epochs, resume) {
+    if let (Some(target), Some(_)) = (config.epochs(), resume) {
         let done = trainer.position().epoch;
         if done >= target {
             say!("relutui: the checkpoint has {done} epochs done, --epochs {target} asks for no more");

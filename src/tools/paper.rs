@@ -228,7 +228,7 @@ pub fn plan(args: &PaperArgs) -> Vec<Run> {
     let dir = &args.out_dir;
     let mut runs = Vec::new();
     for (c, col) in columns(args).iter().enumerate() {
-        for &act in &args.activations.0 {
+        for &act in args.activations.get() {
             let l1 = l1.get(act).unwrap_or_else(|| hyper::default_l1(act));
             for &lr in &args.lr_grid.0 {
                 let name = format!("{act}_lr{lr}{}", col.suffix);
@@ -245,7 +245,7 @@ pub fn plan(args: &PaperArgs) -> Vec<Run> {
                     act.name().into(),
                     "--hidden".into(),
                     args.hidden
-                        .0
+                        .get()
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
@@ -421,7 +421,7 @@ pub fn collect(args: &PaperArgs, runs: &[Run]) -> io::Result<Table> {
     let cols = columns(args);
     let mut rows = Vec::new();
     for (c, col) in cols.iter().enumerate() {
-        for &act in &args.activations.0 {
+        for &act in args.activations.get() {
             let mine: Vec<&RunResult> = runs
                 .iter()
                 .zip(&results)

@@ -68,7 +68,7 @@ fn absolute(p: &Path) -> PathBuf {
 /// The `relutui sweep` flags that describe the runs (not where they go or how many at once).
 pub fn sweep_flags(args: &SweepArgs) -> Vec<String> {
     let l1: Vec<String> = args.l1.0.iter().map(ToString::to_string).collect();
-    let hidden: Vec<String> = args.hidden.0.iter().map(ToString::to_string).collect();
+    let hidden: Vec<String> = args.hidden.get().iter().map(ToString::to_string).collect();
     let mut f = vec![
         "--l1".into(),
         l1.join(","),
@@ -97,7 +97,7 @@ pub fn sweep_flags(args: &SweepArgs) -> Vec<String> {
 /// The arguments (after the program) of one run's command, writing into `dir`.
 pub fn run_args(args: &SweepArgs, spec: &RunSpec, dir: &Path) -> Vec<String> {
     let dir = absolute(dir);
-    let hidden: Vec<String> = args.hidden.0.iter().map(ToString::to_string).collect();
+    let hidden: Vec<String> = args.hidden.get().iter().map(ToString::to_string).collect();
     let mut a: Vec<String> = vec![
         "--headless".into(),
         "--activations".into(),
