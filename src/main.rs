@@ -122,17 +122,11 @@ fn main() -> ExitCode {
         }
         Some(SubCommand::Bench(a)) => {
             signals::default_action();
-            if let Err(e) = bench::check_args(&a) {
-                return fail(e, EXIT_USAGE);
-            }
-            return match bench::run(&a) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e, EXIT_RUNTIME),
-            };
+            return exit(bench::run(&a).map(|()| Outcome::Quit));
         }
         Some(SubCommand::Plot(a)) => {
             signals::default_action();
-            return plot::run(&a);
+            return exit(plot::run(&a).map(|()| Outcome::Quit));
         }
         Some(SubCommand::Completions { shell }) => {
             signals::default_action();

@@ -239,7 +239,15 @@ pub fn check_args(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
+/// The `relutui bench` front end: the flags are checked against the machine first (a
+/// usage error), then the measurements run; `main` prints the error and exits with its code.
+pub fn run(args: &BenchArgs) -> Result<(), crate::frontend::runtime::Error> {
+    use crate::frontend::runtime::Error;
+    check_args(args).map_err(Error::Usage)?;
+    measure_all(args).map_err(|e| Error::Tool(e.to_string()))
+}
+
+fn measure_all(args: &BenchArgs) -> Result<(), io::Error> {
     let mut stdout = io::stdout().lock();
     if let Some(n) = args.viewers {
         let m = viewers::measure(
