@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::checkpoint::Checkpoint;
-use crate::engine::config::{self, Activations, RunConfig, Widths};
+use crate::engine::config::{
+    self, Activations, BatchSize, L1Penalty, LearningRate, RunConfig, Widths,
+};
 use crate::engine::data::DatasetKind;
 use crate::engine::hyper::PerNet;
 use crate::engine::nn::Activation;
@@ -128,8 +130,8 @@ pub struct RunArgs {
     pub hidden: Widths,
 
     /// Examples per mini-batch (the paper uses 10).
-    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = config::DEFAULT_BATCH_SIZE, value_parser = config::parse_batch_size)]
-    pub batch_size: usize,
+    #[arg(long, value_name = "N", allow_negative_numbers = true, default_value_t = BatchSize::DEFAULT, value_parser = BatchSize::parse)]
+    pub batch_size: BatchSize,
 
     /// Constant SGD learning rate: one value for every network (0.01), or per network
     /// (rectifier=0.01,tanh=0.1; a plain value first sets the networks not named). The paper
@@ -137,7 +139,7 @@ pub struct RunArgs {
     /// activation, measured (README): rectifier 0.1 on mnist10k, 0.01 on the other datasets;
     /// tanh 0.01; softplus 0.1; sigmoid 0.1 (unmeasured)]
     #[arg(long, value_name = "RATE", allow_negative_numbers = true, value_parser = parse_lr_list)]
-    pub lr: Option<PerNet>,
+    pub lr: Option<PerNet<LearningRate>>,
 
     /// L1 penalty on the hidden activations, cost += l1 · (batch mean of Σ_units |h|), the
     /// paper's definition; one value for all, or per network like --lr. [default: the paper's
@@ -147,7 +149,7 @@ pub struct RunArgs {
         reason = "this is --help text, where backticks would show"
     )]
     #[arg(long, value_name = "PENALTY", allow_negative_numbers = true, value_parser = parse_l1_list)]
-    pub l1: Option<PerNet>,
+    pub l1: Option<PerNet<L1Penalty>>,
 
     /// Early stopping: stop a network after N epochs without a better validation error (the
     /// others go on; the run ends when all have stopped). Every run reports the best epoch
@@ -240,20 +242,20 @@ pub const DEFAULT_PRETRAIN_LR: f32 = 0.01;
 /// Epochs a headless run trains when `--epochs` is not given.
 pub const HEADLESS_DEFAULT_EPOCHS: usize = 10;
 
-fn parse_lr_list(s: &str) -> Result<PerNet, String> {
-    PerNet::parse(s, config::parse_lr)
+fn parse_lr_list(s: &str) -> Result<PerNet<LearningRate>, String> {
+    PerNet::parse(s, LearningRate::parse)
 }
 
-fn parse_l1_list(s: &str) -> Result<PerNet, String> {
-    PerNet::parse(s, config::parse_l1)
+fn parse_l1_list(s: &str) -> Result<PerNet<L1Penalty>, String> {
+    PerNet::parse(s, L1Penalty::parse)
 }
 
 /// The base value and per-activation values that `given` sets over `base`: a plain value
 /// replaces every network's, and named values override that.
-fn overlay(
-    base: (f32, Vec<(Activation, f32)>),
-    given: Option<&PerNet>,
-) -> (f32, Vec<(Activation, f32)>) {
+fn overlay<T: Copy>(
+    base: (T, Vec<(Activation, T)>),
+    given: Option<&PerNet<T>>,
+) -> (T, Vec<(Activation, T)>) {
     let Some(p) = given else { return base };
     let (mut plain, mut by) = base;
     if let Some(all) = p.all {
@@ -289,7 +291,13 @@ impl RunArgs {
         let r = &ck.run;
         let dataset = DatasetKind::from_str(&r.dataset, false)
             .map_err(|_| format!("it names an unknown dataset '{}'", r.dataset))?;
-        let activations: Vec<Activation> = ck.nets.iter().map(|n| n.activation).collect();
+        // The checkpoint reader checked these by the same rules; a checkpoint made in memory
+        // is checked here.
+        let saved = |what: &str, e: config::Invalid| format!("its {what} {e}");
+        let activations = Activations::new(ck.nets.iter().map(|n| n.activation).collect())
+            .map_err(|e| saved("networks", e))?;
+        let hidden = Widths::new(r.hidden.clone()).map_err(|e| saved("hidden widths", e))?;
+        let batch_size = BatchSize::new(r.batch_size).map_err(|e| saved("batch size", e))?;
         let conflicts = [
             (
                 "dataset",
@@ -299,21 +307,21 @@ impl RunArgs {
             ),
             (
                 "activations",
-                self.activations.0 != activations,
-                activation_list(&self.activations.0),
-                activation_list(&activations),
+                self.activations != activations,
+                activation_list(self.activations.get()),
+                activation_list(activations.get()),
             ),
             (
                 "hidden",
-                self.hidden.0 != r.hidden,
-                width_list(&self.hidden.0),
-                width_list(&r.hidden),
+                self.hidden != hidden,
+                width_list(self.hidden.get()),
+                width_list(hidden.get()),
             ),
             (
                 "batch-size",
-                self.batch_size != r.batch_size,
+                self.batch_size != batch_size,
                 self.batch_size.to_string(),
-                r.batch_size.to_string(),
+                batch_size.to_string(),
             ),
             (
                 "seed",
@@ -331,34 +339,51 @@ impl RunArgs {
             }
         }
         // The saved per-network values, under what the command line gives.
-        let saved_lr = ck.nets.iter().map(|n| (n.activation, n.lr)).collect();
-        let saved_l1 = ck.nets.iter().map(|n| (n.activation, n.l1)).collect();
-        let (lr, net_lr) = overlay((r.lr, saved_lr), self.lr.as_ref().filter(|_| given("lr")));
-        let (l1, net_l1) = overlay((r.l1, saved_l1), self.l1.as_ref().filter(|_| given("l1")));
-        Ok(RunConfig {
-            dataset,
-            data_dir: self
-                .data_dir
-                .clone()
-                .or_else(|| r.data_dir.as_ref().map(PathBuf::from)),
-            activations,
-            hidden: r.hidden.clone(),
-            batch_size: r.batch_size,
-            lr,
-            l1,
-            epochs: self
-                .epochs
-                .or(r.epochs)
-                .or(self.headless.then_some(HEADLESS_DEFAULT_EPOCHS)),
-            seed: r.config_seed,
-            net_lr,
-            net_l1,
-            patience: if given("patience") {
+        let lr_of = |v: f32| LearningRate::new(v).map_err(|e| saved("learning rate", e));
+        let l1_of = |v: f32| L1Penalty::new(v).map_err(|e| saved("L1 penalty", e));
+        let saved_lr = ck
+            .nets
+            .iter()
+            .map(|n| Ok((n.activation, lr_of(n.lr)?)))
+            .collect::<Result<_, String>>()?;
+        let saved_l1 = ck
+            .nets
+            .iter()
+            .map(|n| Ok((n.activation, l1_of(n.l1)?)))
+            .collect::<Result<_, String>>()?;
+        let (lr, net_lr) = overlay(
+            (lr_of(r.lr)?, saved_lr),
+            self.lr.as_ref().filter(|_| given("lr")),
+        );
+        let (l1, net_l1) = overlay(
+            (l1_of(r.l1)?, saved_l1),
+            self.l1.as_ref().filter(|_| given("l1")),
+        );
+        Ok(RunConfig::default()
+            .with_dataset(dataset)
+            .with_data_dir(
+                self.data_dir
+                    .clone()
+                    .or_else(|| r.data_dir.as_ref().map(PathBuf::from)),
+            )
+            .with_activations(activations)
+            .with_hidden(hidden)
+            .with_batch_size(batch_size)
+            .with_lr(lr)
+            .with_l1(l1)
+            .with_epochs(
+                self.epochs
+                    .or(r.epochs)
+                    .or(self.headless.then_some(HEADLESS_DEFAULT_EPOCHS)),
+            )
+            .with_seed(r.config_seed)
+            .with_net_lr(net_lr)
+            .with_net_l1(net_l1)
+            .with_patience(if given("patience") {
                 self.patience
             } else {
                 r.patience
-            },
-        })
+            }))
     }
 
     /// The checked run configuration; `headless` fills in the headless epoch default.
@@ -367,29 +392,29 @@ impl RunArgs {
     /// activations only ([`crate::engine::hyper::default_l1`]).
     pub fn to_config(&self) -> RunConfig {
         let (lr, net_lr) = overlay(
-            (config::DEFAULT_LR, config::default_net_lr(self.dataset)),
+            (LearningRate::DEFAULT, config::default_net_lr(self.dataset)),
             self.lr.as_ref(),
         );
         let (l1, net_l1) = overlay(
-            (config::DEFAULT_L1, config::default_net_l1()),
+            (L1Penalty::DEFAULT, config::default_net_l1()),
             self.l1.as_ref(),
         );
-        RunConfig {
-            dataset: self.dataset,
-            data_dir: self.data_dir.clone(),
-            activations: self.activations.0.clone(),
-            hidden: self.hidden.0.clone(),
-            batch_size: self.batch_size,
-            lr,
-            l1,
-            epochs: self
-                .epochs
-                .or(self.headless.then_some(HEADLESS_DEFAULT_EPOCHS)),
-            seed: self.seed,
-            net_lr,
-            net_l1,
-            patience: self.patience,
-        }
+        RunConfig::default()
+            .with_dataset(self.dataset)
+            .with_data_dir(self.data_dir.clone())
+            .with_activations(self.activations.clone())
+            .with_hidden(self.hidden.clone())
+            .with_batch_size(self.batch_size)
+            .with_lr(lr)
+            .with_l1(l1)
+            .with_epochs(
+                self.epochs
+                    .or(self.headless.then_some(HEADLESS_DEFAULT_EPOCHS)),
+            )
+            .with_seed(self.seed)
+            .with_net_lr(net_lr)
+            .with_net_l1(net_l1)
+            .with_patience(self.patience)
     }
 }
 
@@ -431,9 +456,9 @@ mod tests {
     #[test]
     fn defaults_are_the_papers_setup() {
         let c = parse(&[]).unwrap().run.to_config();
-        assert_eq!(c.hidden, vec![1000, 1000, 1000]);
-        assert_eq!(c.activations, vec![Activation::Rectifier, Activation::Tanh]);
-        assert_eq!(c.batch_size, 10);
+        assert_eq!(c.hidden(), [1000, 1000, 1000]);
+        assert_eq!(c.activations(), [Activation::Rectifier, Activation::Tanh]);
+        assert_eq!(c.batch_size(), 10);
         assert!((c.l1_for(Activation::Rectifier) - 0.001).abs() < 1e-9);
         assert!(
             c.l1_for(Activation::Tanh) == 0.0,
@@ -446,10 +471,10 @@ mod tests {
         let full = parse(&["--dataset", "mnist"]).unwrap().run.to_config();
         assert!(config::LR_GRID.contains(&full.lr_for(Activation::Rectifier)));
         assert!(config::LR_GRID.contains(&full.lr_for(Activation::Tanh)));
-        assert_eq!(c.dataset, DatasetKind::Mnist10k);
-        assert_eq!(c.epochs, None);
+        assert_eq!(c.dataset(), DatasetKind::Mnist10k);
+        assert_eq!(c.epochs(), None);
         assert_eq!(
-            parse(&["--headless"]).unwrap().run.to_config().epochs,
+            parse(&["--headless"]).unwrap().run.to_config().epochs(),
             Some(10)
         );
     }
@@ -474,6 +499,7 @@ mod tests {
             (&["--patience", "0"], "--patience"),
             (&["--epochs", "-1"], "--epochs"),
             (&["--batch-size", "-5"], "--batch-size"),
+            (&["--batch-size", "4611686018427387904"], "--batch-size"),
             (&["--seed", "-1"], "--seed"),
             (&["--hidden", "-1,2"], "--hidden"),
         ] {

@@ -122,17 +122,11 @@ fn main() -> ExitCode {
         }
         Some(SubCommand::Bench(a)) => {
             signals::default_action();
-            if let Err(e) = bench::check_args(&a) {
-                return fail(e, EXIT_USAGE);
-            }
-            return match bench::run(&a) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(e, EXIT_RUNTIME),
-            };
+            return exit(bench::run(&a).map(|()| Outcome::Quit));
         }
         Some(SubCommand::Plot(a)) => {
             signals::default_action();
-            return plot::run(&a);
+            return exit(plot::run(&a).map(|()| Outcome::Quit));
         }
         Some(SubCommand::Completions { shell }) => {
             signals::default_action();
@@ -209,7 +203,7 @@ fn main() -> ExitCode {
             Some("every network was stopped by early stopping (--patience)".to_string())
         } else {
             config
-                .epochs
+                .epochs()
                 .filter(|&e| at.epoch >= e && at.batch == 0)
                 .map(|e| {
                     format!(
@@ -229,11 +223,11 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    if config.dataset.needs_data_dir() && config.data_dir.is_none() {
+    if config.dataset().needs_data_dir() && config.data_dir().is_none() {
         return fail(
             format_args!(
                 "--dataset {} needs --data-dir DIR with its files (see --help)",
-                config.dataset
+                config.dataset()
             ),
             EXIT_USAGE,
         );
@@ -270,14 +264,14 @@ fn main() -> ExitCode {
         pid: 0,
         started: String::new(),
         command: std::env::args().collect(),
-        dataset: config.dataset.name().to_string(),
+        dataset: config.dataset().name().to_string(),
         activations: config
-            .activations
+            .activations()
             .iter()
             .map(|a| a.name().to_string())
             .collect(),
-        hidden: config.hidden.clone(),
-        epochs: config.epochs,
+        hidden: config.hidden().to_vec(),
+        epochs: config.epochs(),
         headless: args.headless,
         log: args.log.clone().unwrap_or_else(|| run_dir::LOG.into()),
         checkpoint: Some(
@@ -391,12 +385,12 @@ fn train_in(
     // Before anything large is allocated: does the run fit in this machine?
     let (input, examples) = match resume {
         Some((_, ck)) => (ck.run.input_dim, ck.run.train_examples * 7 / 5),
-        None => memory::dataset_shape(config.dataset),
+        None => memory::dataset_shape(config.dataset()),
     };
     let estimate = memory::estimate(config, input, examples, checkpoint_path.is_some());
     memory::check(&estimate, memory::available(), "this run").map_err(|e| usage(e.clone()))?;
     let splits =
-        data::load(config.dataset, config.data_dir.as_deref()).map_err(|e| usage(e.to_string()))?;
+        data::load(config.dataset(), config.data_dir()).map_err(|e| usage(e.to_string()))?;
     let mut trainer = Trainer::new(config, splits);
     if let Some((path, ck)) = resume {
         if let Err(e) = trainer.restore(ck) {
@@ -432,7 +426,7 @@ fn train_in(
     if let Some(path) = checkpoint_path {
         trainer = trainer.with_checkpoint(path);
     }
-    if let (Some(target), Some(_)) = (config.epochs, resume) {
+    if let (Some(target), Some(_)) = (config.epochs(), resume) {
         let done = trainer.position().epoch;
         if done >= target {
             say!("relutui: the checkpoint has {done} epochs done, --epochs {target} asks for no more");

@@ -11,6 +11,8 @@ pub mod wire;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::config::{L1Penalty, LearningRate};
+
 /// What a front end asks of the trainer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -21,13 +23,13 @@ pub enum Command {
     /// Train exactly one mini-batch while paused.
     Step,
     /// Set the learning rate for every network (takes effect at the next batch).
-    SetLr(f32),
+    SetLr(LearningRate),
     /// Set the L1 activation penalty for every network (takes effect at the next batch).
-    SetL1(f32),
+    SetL1(L1Penalty),
     /// Set the learning rate of network `net` alone (index into [`RunInfo::nets`]).
-    SetNetLr { net: usize, lr: f32 },
+    SetNetLr { net: usize, lr: LearningRate },
     /// Set the L1 penalty of network `net` alone.
-    SetNetL1 { net: usize, l1: f32 },
+    SetNetL1 { net: usize, l1: L1Penalty },
     /// Re-initialise every network from a new seed, keeping the data and settings.
     Reinit { seed: u64 },
     /// Which hidden layer of which network this process's own front end watches: its

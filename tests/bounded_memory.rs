@@ -4,52 +4,25 @@
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use relutui::dashboard::app::{App, Event};
 use relutui::protocol::{
-    ActivationSnapshot, EpochReport, NetInfo, Position, RunInfo, RunState, Sample, Update,
+    ActivationSnapshot, EpochReport, Position, RunInfo, RunState, Sample, Update,
 };
 
-const BPE: usize = 800;
+use fixtures::BPE;
+
 const UNITS: usize = 32;
 
 fn info() -> RunInfo {
-    RunInfo {
-        dataset: "mnist10k".into(),
-        input_dim: 784,
-        hidden: vec![UNITS; 3],
-        classes: 10,
-        nets: ["rectifier", "tanh"]
-            .iter()
-            .map(|&name| NetInfo {
-                name: name.into(),
-                bounded: name == "tanh",
-            })
-            .collect(),
-        batch_size: 10,
-        batches_per_epoch: BPE,
-        train_examples: 8000,
-        valid_examples: 1000,
-        test_examples: 1000,
-        epochs: None,
-        lr: 0.1,
-        l1: 0.001,
-        seed: 1,
-        probe_examples: 48,
-    }
+    fixtures::run_info(&[("rectifier", false), ("tanh", true)], &[UNITS; 3], None)
 }
 
 fn report(net: &str, epoch: usize) -> EpochReport {
-    let e = epoch as f64;
-    serde_json::from_value(serde_json::json!({
-        "net": net, "epoch": epoch, "step": epoch * BPE,
-        "train_error": 0.1 / e, "valid_error": 0.12 / e, "test_error": 0.13 / e,
-        "loss": 0.5 / e, "l1_penalty": 0.01,
-        "sparsity": [0.5, 0.6, 0.7], "dead_units": [1, 2, 3], "saturated_units": [0, 0, 0],
-        "mean_activation": [0.2, 0.2, 0.2], "active_units": [10.0, 10.0, 10.0],
-        "lr": 0.1, "l1": 0.001, "seed": 1, "examples_per_sec": 700.0, "epoch_seconds": 11.0
-    }))
-    .expect("a valid report")
+    let tanh = net == "tanh";
+    fixtures::report(net, usize::from(tanh), tanh, 3, epoch)
 }
 
 /// Everything the trainer sends over `epochs` epochs: reports, five loss samples an epoch

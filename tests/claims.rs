@@ -5,6 +5,8 @@ use std::time::Duration;
 
 #[path = "support/common.rs"]
 mod common;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use common::without_timing;
 use relutui::engine::config::RunConfig;
@@ -30,14 +32,12 @@ fn next(updates: &crossbeam_channel::Receiver<Update>) -> Update {
 
 #[test]
 fn reports_carry_the_claims_and_dead_units_can_be_revived() {
-    let config = RunConfig {
-        hidden: vec![32, 16],
-        // A strong penalty kills rectifier units quickly.
-        l1: 0.05,
-        epochs: Some(2),
-        seed: 4,
-        ..RunConfig::default()
-    };
+    // A strong penalty kills rectifier units quickly.
+    let config = RunConfig::default()
+        .with_hidden(fixtures::widths(&[32, 16]))
+        .with_l1(fixtures::l1(0.05))
+        .with_epochs(Some(2))
+        .with_seed(4);
     let handle = trainer::spawn(Trainer::new(&config, small_splits()).without_samples()).unwrap();
     let mut reports: Vec<EpochReport> = Vec::new();
     loop {
@@ -126,12 +126,10 @@ fn reports_carry_the_claims_and_dead_units_can_be_revived() {
 
 #[test]
 fn claims_are_deterministic_apart_from_timing() {
-    let config = RunConfig {
-        hidden: vec![24],
-        epochs: Some(1),
-        seed: 9,
-        ..RunConfig::default()
-    };
+    let config = RunConfig::default()
+        .with_hidden(fixtures::widths(&[24]))
+        .with_epochs(Some(1))
+        .with_seed(9);
     let run = || {
         let mut t = Trainer::new(&config, small_splits()).without_samples();
         while t.position().batch < t.batches_per_epoch() {

@@ -8,6 +8,8 @@
 
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -86,11 +88,9 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
 fn valid_checkpoint() -> &'static [u8] {
     static BYTES: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     BYTES.get_or_init(|| {
-        let config = RunConfig {
-            hidden: vec![3, 2],
-            epochs: Some(1),
-            ..RunConfig::default()
-        };
+        let config = RunConfig::default()
+            .with_hidden(fixtures::widths(&[3, 2]))
+            .with_epochs(Some(1));
         let mut t = Trainer::new(&config, data::mnist10k().unwrap());
         t.train_batch();
         t.checkpoint().encode()

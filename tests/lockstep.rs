@@ -3,6 +3,8 @@
 
 #[path = "support/common.rs"]
 mod common;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use common::{mnist2k, without_timing};
 use relutui::engine::config::RunConfig;
@@ -10,13 +12,11 @@ use relutui::engine::nn::Activation;
 use relutui::engine::trainer::Trainer;
 
 fn config() -> RunConfig {
-    RunConfig {
-        activations: Activation::ALL.to_vec(),
-        hidden: vec![48, 24],
-        epochs: Some(2),
-        seed: 5,
-        ..RunConfig::default()
-    }
+    RunConfig::default()
+        .with_activations(fixtures::activations(&Activation::ALL))
+        .with_hidden(fixtures::widths(&[48, 24]))
+        .with_epochs(Some(2))
+        .with_seed(5)
 }
 
 fn train_two_epochs(parallel: bool) -> (Trainer, Vec<serde_json::Value>) {
@@ -53,11 +53,12 @@ fn networks_start_equal_and_share_the_batches() {
     }
     // Two networks of the same activation in separate runs with one seed stay identical,
     // which they could not if their batches differed in content or order.
-    let mut one = config();
-    one.activations = vec![Activation::Rectifier];
+    let one = config().with_activations(fixtures::activations(&[Activation::Rectifier]));
     let mut a = Trainer::new(&one, mnist2k()).without_samples();
-    let mut both = config();
-    both.activations = vec![Activation::Tanh, Activation::Rectifier];
+    let both = config().with_activations(fixtures::activations(&[
+        Activation::Tanh,
+        Activation::Rectifier,
+    ]));
     let mut b = Trainer::new(&both, mnist2k()).without_samples();
     for _ in 0..150 {
         a.train_batch();
@@ -75,8 +76,7 @@ fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
     use relutui::protocol::{Command, Update};
     use std::time::Duration;
 
-    let mut fresh_config = config();
-    fresh_config.seed = 9;
+    let fresh_config = config().with_seed(9);
     let mut fresh = Trainer::new(&fresh_config, mnist2k()).without_samples();
     for _ in 0..fresh.batches_per_epoch() {
         fresh.train_batch();
@@ -85,8 +85,7 @@ fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
 
     // A rate that diverges the rectifier within the first epoch, so that the reinit also has
     // a frozen network to bring back.
-    let mut wild = config();
-    wild.lr = 50.0;
+    let wild = config().with_lr(fixtures::lr(50.0));
     let t = Trainer::new(&wild, mnist2k()).without_samples();
     let handle = trainer::spawn(t).unwrap();
     let next = || {
@@ -96,7 +95,10 @@ fn reinit_in_place_matches_a_fresh_run_with_the_new_seed() {
             .expect("the trainer answers")
     };
     while !matches!(next(), Update::Diverged { .. }) {}
-    handle.commands.send(Command::SetLr(config().lr)).unwrap();
+    handle
+        .commands
+        .send(Command::SetLr(fixtures::lr(config().lr())))
+        .unwrap();
     handle.commands.send(Command::Reinit { seed: 9 }).unwrap();
     while !matches!(next(), Update::Reinitialised { seed: 9, .. }) {}
     let mut got = Vec::new();

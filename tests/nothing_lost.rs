@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 #[path = "support/common.rs"]
 mod common;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use common::{line_without_timing, without_timing};
 use crossbeam_channel::Receiver;
@@ -27,12 +29,10 @@ const TIMEOUT: Duration = Duration::from_secs(90);
 const SMALL: &[&str] = &["--headless", "--hidden", "32,16", "--seed", "5"];
 
 fn config(epochs: usize) -> RunConfig {
-    RunConfig {
-        hidden: vec![32, 16],
-        epochs: Some(epochs),
-        seed: 5,
-        ..RunConfig::default()
-    }
+    RunConfig::default()
+        .with_hidden(fixtures::widths(&[32, 16]))
+        .with_epochs(Some(epochs))
+        .with_seed(5)
 }
 
 fn trainer(config: &RunConfig) -> Trainer {
@@ -111,16 +111,10 @@ fn resuming_refuses_a_checkpoint_of_another_run() {
     let mut t = trainer(&config(1));
     train_batches(&mut t, 3);
     let ck = t.checkpoint();
-    let mut other = trainer(&RunConfig {
-        hidden: vec![32, 8],
-        ..config(1)
-    });
+    let mut other = trainer(&config(1).with_hidden(fixtures::widths(&[32, 8])));
     let err = other.restore(&ck).unwrap_err().to_string();
     assert!(err.contains("--hidden"), "{err}");
-    let mut other = trainer(&RunConfig {
-        seed: 6,
-        ..config(1)
-    });
+    let mut other = trainer(&config(1).with_seed(6));
     assert!(other
         .restore(&ck)
         .unwrap_err()
@@ -372,13 +366,11 @@ fn at_lr_10_the_rectifier_diverges_and_tanh_keeps_training() {
 fn a_diverged_network_restores_and_learns_at_a_lower_rate() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.ckpt");
-    let config = RunConfig {
-        hidden: vec![64, 64, 64],
-        lr: 10.0,
-        epochs: Some(1),
-        seed: 1,
-        ..RunConfig::default()
-    };
+    let config = RunConfig::default()
+        .with_hidden(fixtures::widths(&[64, 64, 64]))
+        .with_lr(fixtures::lr(10.0))
+        .with_epochs(Some(1))
+        .with_seed(1);
     let handle = trainer::spawn(trainer(&config).with_checkpoint(path.clone())).unwrap();
     let at = loop {
         if let Update::Diverged { net, at, reason } = next(&handle.updates) {
@@ -403,7 +395,10 @@ fn a_diverged_network_restores_and_learns_at_a_lower_rate() {
         "frozen at its last good state"
     );
 
-    handle.commands.send(Cmd::SetLr(0.05)).unwrap();
+    handle
+        .commands
+        .send(Cmd::SetLr(fixtures::lr(0.05)))
+        .unwrap();
     handle.commands.send(Cmd::RestoreLastGood).unwrap();
     handle.commands.send(Cmd::Resume).unwrap();
     let mut restored = false;

@@ -7,6 +7,8 @@
 
 #[path = "support/common.rs"]
 mod common;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use std::fs;
 use std::path::Path;
@@ -94,12 +96,10 @@ fn per_network_values_go_through_flags_checkpoint_and_resume() {
 
 #[test]
 fn the_keys_commands_change_one_network_or_all() {
-    let config = RunConfig {
-        hidden: vec![16],
-        epochs: Some(1),
-        net_lr: vec![(Activation::Tanh, 0.02)],
-        ..RunConfig::default()
-    };
+    let config = RunConfig::default()
+        .with_hidden(fixtures::widths(&[16]))
+        .with_epochs(Some(1))
+        .with_net_lr(vec![(Activation::Tanh, fixtures::lr(0.02))]);
     let handle = trainer::spawn(Trainer::new(&config, mnist2k()).without_samples()).unwrap();
     let settings = |want: usize| {
         let mut seen = Vec::new();
@@ -122,13 +122,19 @@ fn the_keys_commands_change_one_network_or_all() {
     handle.commands.send(Cmd::Pause).unwrap();
     handle
         .commands
-        .send(Cmd::SetNetLr { net: 1, lr: 0.04 })
+        .send(Cmd::SetNetLr {
+            net: 1,
+            lr: fixtures::lr(0.04),
+        })
         .unwrap();
     handle
         .commands
-        .send(Cmd::SetNetL1 { net: 0, l1: 0.002 })
+        .send(Cmd::SetNetL1 {
+            net: 0,
+            l1: fixtures::l1(0.002),
+        })
         .unwrap();
-    handle.commands.send(Cmd::SetLr(0.3)).unwrap();
+    handle.commands.send(Cmd::SetLr(fixtures::lr(0.3))).unwrap();
     let seen = settings(3);
     assert_eq!(seen[0].0, vec![0.1, 0.04]);
     assert_eq!(seen[1].1, vec![0.002, 0.001]);
@@ -158,15 +164,16 @@ fn reports_until_done(handle: &trainer::TrainerHandle) -> (Vec<EpochReport>, Vec
 fn best_epoch_bookkeeping_and_early_stopping_of_one_network() {
     // tanh's rate is too small to move a float32 weight: its validation error never gets
     // better, so --patience 2 stops it after epoch 3 while the rectifier goes on.
-    let config = RunConfig {
-        activations: vec![Activation::Rectifier, Activation::Tanh],
-        hidden: vec![32],
-        epochs: Some(6),
-        lr: 0.02,
-        net_lr: vec![(Activation::Tanh, 1e-12)],
-        patience: Some(2),
-        ..RunConfig::default()
-    };
+    let config = RunConfig::default()
+        .with_activations(fixtures::activations(&[
+            Activation::Rectifier,
+            Activation::Tanh,
+        ]))
+        .with_hidden(fixtures::widths(&[32]))
+        .with_epochs(Some(6))
+        .with_lr(fixtures::lr(0.02))
+        .with_net_lr(vec![(Activation::Tanh, fixtures::lr(1e-12))])
+        .with_patience(Some(2));
     let handle = trainer::spawn(
         Trainer::new(&config, mnist2k())
             .without_samples()
@@ -218,14 +225,12 @@ fn best_epoch_bookkeeping_and_early_stopping_of_one_network() {
 
 #[test]
 fn every_network_stopped_ends_the_run() {
-    let config = RunConfig {
-        activations: vec![Activation::Tanh],
-        hidden: vec![8],
-        epochs: Some(50),
-        lr: 1e-12,
-        patience: Some(1),
-        ..RunConfig::default()
-    };
+    let config = RunConfig::default()
+        .with_activations(fixtures::activations(&[Activation::Tanh]))
+        .with_hidden(fixtures::widths(&[8]))
+        .with_epochs(Some(50))
+        .with_lr(fixtures::lr(1e-12))
+        .with_patience(Some(1));
     let handle = trainer::spawn(Trainer::new(&config, mnist2k()).without_samples()).unwrap();
     let (reports, stops) = reports_until_done(&handle);
     handle.commands.send(Cmd::Quit).unwrap();

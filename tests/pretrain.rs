@@ -5,6 +5,8 @@
 
 #[path = "support/common.rs"]
 mod common;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use std::time::Duration;
 
@@ -24,13 +26,11 @@ const SETTINGS: PretrainSettings = PretrainSettings {
 };
 
 fn config(activations: &[Activation]) -> RunConfig {
-    RunConfig {
-        hidden: vec![24, 12],
-        activations: activations.to_vec(),
-        epochs: Some(1),
-        seed: 5,
-        ..RunConfig::default()
-    }
+    RunConfig::default()
+        .with_hidden(fixtures::widths(&[24, 12]))
+        .with_activations(fixtures::activations(activations))
+        .with_epochs(Some(1))
+        .with_seed(5)
 }
 
 fn trainer(config: &RunConfig) -> Trainer {
@@ -136,8 +136,7 @@ fn masks_order_and_decoders_are_shared_by_every_network() {
         .collect();
     assert_eq!(tanh, alone);
     // And the seed matters.
-    let mut other = config(&[Activation::Tanh]);
-    other.seed = 6;
+    let other = config(&[Activation::Tanh]).with_seed(6);
     let reseeded = run_to_end(trainer(&other).with_pretrain(SETTINGS));
     assert_ne!(
         reseeded[0]["reconstruction_error"],
@@ -150,7 +149,10 @@ fn pause_step_and_lr_work_in_the_phase() {
     let acts = [Activation::Rectifier];
     let handle = trainer::spawn(trainer(&config(&acts)).with_pretrain(SETTINGS)).unwrap();
     handle.commands.send(Cmd::Pause).unwrap();
-    handle.commands.send(Cmd::SetLr(0.05)).unwrap();
+    handle
+        .commands
+        .send(Cmd::SetLr(fixtures::lr(0.05)))
+        .unwrap();
     let mut saw = Vec::new();
     loop {
         match next(&handle.updates) {
@@ -195,7 +197,7 @@ fn pause_step_and_lr_work_in_the_phase() {
     }
     // The lr command changed the phase's rate; supervised training kept --lr.
     assert_eq!(lrs, [0.05, 0.05, 0.05, 0.05, 0.05]);
-    assert_eq!(supervised_lr, Some(RunConfig::default().lr));
+    assert_eq!(supervised_lr, Some(RunConfig::default().lr()));
     handle.commands.send(Cmd::Quit).unwrap();
     handle.thread.join().unwrap();
 }

@@ -3,36 +3,21 @@
 //! loss history, the lr keys act on the phase's rate, and the columns come back when
 //! supervised training starts.
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use relutui::dashboard::app::{App, Event};
 use relutui::dashboard::ui;
 use relutui::protocol::PretrainAt;
-use relutui::protocol::{
-    ActivationSnapshot, Command, NetInfo, Position, RunInfo, RunState, Sample, Update,
-};
+use relutui::protocol::{ActivationSnapshot, Command, Position, RunInfo, RunState, Sample, Update};
 
 fn info() -> RunInfo {
     RunInfo {
-        dataset: "mnist10k".into(),
-        input_dim: 784,
-        hidden: vec![100, 50],
-        classes: 10,
-        nets: vec![NetInfo {
-            name: "rectifier".into(),
-            bounded: false,
-        }],
-        batch_size: 10,
-        batches_per_epoch: 800,
-        train_examples: 8000,
-        valid_examples: 1000,
-        test_examples: 1000,
-        epochs: Some(3),
-        lr: 0.1,
-        l1: 0.001,
-        seed: 1,
         probe_examples: 4,
+        ..fixtures::run_info(&[("rectifier", false)], &[100, 50], Some(3))
     }
 }
 
@@ -117,7 +102,7 @@ fn the_phase_has_its_own_panel_rate_and_history() {
         KeyModifiers::NONE,
     )));
     match cmd {
-        Some(Command::SetLr(lr)) => assert!(lr > 0.01 && lr < 0.05, "lr {lr}"),
+        Some(Command::SetLr(lr)) => assert!(lr.get() > 0.01 && lr.get() < 0.05, "lr {lr}"),
         other => panic!("{other:?}"),
     }
     // Supervised training: the usual columns and the run's rate.

@@ -7,6 +7,8 @@
 mod common;
 #[path = "support/counting_alloc.rs"]
 mod counting_alloc;
+#[path = "support/fixtures.rs"]
+mod fixtures;
 
 use common::mnist2k;
 use relutui::engine::config::RunConfig;
@@ -15,10 +17,7 @@ use relutui::engine::trainer::Trainer;
 
 /// Two networks of 784-500-250-10, trained through `epochs` epochs on this thread.
 fn trained(epochs: usize) -> Trainer {
-    let config = RunConfig {
-        hidden: vec![500, 250],
-        ..RunConfig::default()
-    };
+    let config = RunConfig::default().with_hidden(fixtures::widths(&[500, 250]));
     let mut t = Trainer::new(&config, mnist2k())
         .without_samples()
         .with_parallel(false);

@@ -9,72 +9,17 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
 use relutui::dashboard::app::{App, Event};
 use relutui::dashboard::ui;
 use relutui::protocol::{
-    ActivationSnapshot, ActiveUnitsHist, ClaimsReport, EpochReport, NetInfo, Position, RunInfo,
-    RunState, Sample, Update,
+    ActivationSnapshot, ActiveUnitsHist, ClaimsReport, EpochReport, Position, RunState, Sample,
+    Update,
 };
 
-const BPE: usize = 800;
-const PROBE: usize = 48;
-
-fn info(nets: &[(&str, bool)], hidden: &[usize], epochs: Option<usize>) -> RunInfo {
-    RunInfo {
-        dataset: "mnist10k".into(),
-        input_dim: 784,
-        hidden: hidden.to_vec(),
-        classes: 10,
-        nets: nets
-            .iter()
-            .map(|&(name, bounded)| NetInfo {
-                name: name.into(),
-                bounded,
-            })
-            .collect(),
-        batch_size: 10,
-        batches_per_epoch: BPE,
-        train_examples: 8000,
-        valid_examples: 1000,
-        test_examples: 1000,
-        epochs,
-        lr: 0.1,
-        l1: 0.001,
-        seed: 1,
-        probe_examples: PROBE,
-    }
-}
-
-/// A plausible report: rectifier layers grow sparse and lose a few units, bounded ones don't.
-/// Built from JSON (as the log reads) so that fields added to the report take their defaults.
-fn report(net: &str, i: usize, bounded: bool, layers: usize, epoch: usize) -> EpochReport {
-    let e = epoch as f64;
-    let err = 0.02 + 0.08 / e + 0.003 * i as f64;
-    let sparsity: Vec<f64> = (0..layers)
-        .map(|l| {
-            if bounded {
-                0.0
-            } else {
-                0.5 + 0.3 * (1.0 - 1.0 / e) - 0.05 * l as f64
-            }
-        })
-        .collect();
-    let dead: Vec<usize> = (0..layers)
-        .map(|l| if bounded { 0 } else { epoch * 3 / (l + 1) })
-        .collect();
-    let saturated: Vec<usize> = (0..layers)
-        .map(|l| if bounded { epoch + l } else { 0 })
-        .collect();
-    serde_json::from_value(serde_json::json!({
-        "net": net, "epoch": epoch, "step": epoch * BPE,
-        "train_error": err * 0.4, "valid_error": err, "test_error": err * 1.05,
-        "loss": 0.5 / e, "l1_penalty": 0.01,
-        "sparsity": sparsity, "dead_units": dead, "saturated_units": saturated,
-        "mean_activation": vec![0.2; layers], "active_units": vec![300.0; layers],
-        "lr": 0.1, "l1": 0.001, "seed": 1, "examples_per_sec": 700.0, "epoch_seconds": 11.0
-    }))
-    .expect("a valid report")
-}
+use fixtures::{report, run_info as info, BPE, PROBE};
 
 /// Activations with exact zeros, small and large values, in a fixed pattern.
 fn snapshot(net: usize, layer: usize, units: usize) -> ActivationSnapshot {

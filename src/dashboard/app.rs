@@ -587,6 +587,7 @@ pub fn fmt_value(v: f32) -> String {
 mod tests {
     use super::*;
     use crate::dashboard::history::Series;
+    use crate::engine::config::{L1Penalty, LearningRate};
     use crate::protocol::{ActivationSnapshot, NetInfo};
     use crossterm::event::{KeyCode, KeyModifiers};
 
@@ -750,11 +751,23 @@ mod tests {
     #[test]
     fn plus_doubles_and_minus_halves_the_learning_rate() {
         let mut app = started(0.001);
-        assert_eq!(app.update(key('+')), Some(Command::SetLr(0.2)));
-        assert_eq!(app.update(key('=')), Some(Command::SetLr(0.4)));
+        assert_eq!(
+            app.update(key('+')),
+            Some(Command::SetLr(LearningRate::new(0.2).unwrap()))
+        );
+        assert_eq!(
+            app.update(key('=')),
+            Some(Command::SetLr(LearningRate::new(0.4).unwrap()))
+        );
         assert_eq!(fmt_value(app.lr), "0.4");
-        assert_eq!(app.update(key('-')), Some(Command::SetLr(0.2)));
-        assert_eq!(app.update(key('-')), Some(Command::SetLr(0.1)));
+        assert_eq!(
+            app.update(key('-')),
+            Some(Command::SetLr(LearningRate::new(0.2).unwrap()))
+        );
+        assert_eq!(
+            app.update(key('-')),
+            Some(Command::SetLr(LearningRate::new(0.1).unwrap()))
+        );
         assert_eq!(fmt_value(app.lr), "0.1");
         // A late confirmation does not undo a newer request; it only marks the chart.
         app.update(key('+'));
@@ -787,33 +800,63 @@ mod tests {
     #[test]
     fn l1_goes_to_zero_and_back() {
         let mut app = started(0.001);
-        assert_eq!(app.update(key(']')), Some(Command::SetL1(0.002)));
-        assert_eq!(app.update(key('[')), Some(Command::SetL1(0.001)));
+        assert_eq!(
+            app.update(key(']')),
+            Some(Command::SetL1(L1Penalty::new(0.002).unwrap()))
+        );
+        assert_eq!(
+            app.update(key('[')),
+            Some(Command::SetL1(L1Penalty::new(0.001).unwrap()))
+        );
         let mut last = None;
         for _ in 0..20 {
             if let Some(c) = app.update(key('[')) {
                 last = Some(c);
             }
         }
-        assert_eq!(last, Some(Command::SetL1(0.0)));
+        assert_eq!(last, Some(Command::SetL1(L1Penalty::new(0.0).unwrap())));
         assert_eq!(app.l1.to_bits(), 0.0_f32.to_bits());
         assert_eq!(app.update(key('[')), None, "already at 0");
         // Up from 0 returns to the run's initial L1.
-        assert_eq!(app.update(key(']')), Some(Command::SetL1(0.001)));
+        assert_eq!(
+            app.update(key(']')),
+            Some(Command::SetL1(L1Penalty::new(0.001).unwrap()))
+        );
         assert_eq!(fmt_value(app.l1), "0.001");
     }
 
     #[test]
     fn l1_up_from_a_zero_start_goes_to_the_restart_value() {
         let mut app = started(0.0);
-        assert_eq!(app.update(key(']')), Some(Command::SetL1(L1_RESTART)));
-        assert_eq!(app.update(key(']')), Some(Command::SetL1(L1_RESTART * 2.0)));
-        assert_eq!(app.update(key('[')), Some(Command::SetL1(L1_RESTART)));
-        assert_eq!(app.update(key('[')), Some(Command::SetL1(L1_RESTART / 2.0)));
-        assert_eq!(app.update(key('[')), Some(Command::SetL1(L1_RESTART / 4.0)));
-        assert_eq!(app.update(key('[')), Some(Command::SetL1(L1_RESTART / 8.0)));
+        assert_eq!(
+            app.update(key(']')),
+            Some(Command::SetL1(L1Penalty::new(L1_RESTART).unwrap()))
+        );
+        assert_eq!(
+            app.update(key(']')),
+            Some(Command::SetL1(L1Penalty::new(L1_RESTART * 2.0).unwrap()))
+        );
+        assert_eq!(
+            app.update(key('[')),
+            Some(Command::SetL1(L1Penalty::new(L1_RESTART).unwrap()))
+        );
+        assert_eq!(
+            app.update(key('[')),
+            Some(Command::SetL1(L1Penalty::new(L1_RESTART / 2.0).unwrap()))
+        );
+        assert_eq!(
+            app.update(key('[')),
+            Some(Command::SetL1(L1Penalty::new(L1_RESTART / 4.0).unwrap()))
+        );
+        assert_eq!(
+            app.update(key('[')),
+            Some(Command::SetL1(L1Penalty::new(L1_RESTART / 8.0).unwrap()))
+        );
         // 1e-5 / 16 is below the floor of 1e-6: straight to 0.
-        assert_eq!(app.update(key('[')), Some(Command::SetL1(0.0)));
+        assert_eq!(
+            app.update(key('[')),
+            Some(Command::SetL1(L1Penalty::new(0.0).unwrap()))
+        );
     }
 
     #[test]

@@ -368,6 +368,105 @@ mod tests {
         assert!(err.contains("pre-training epoch"), "{err}");
     }
 
+    /// A file whose settings break a run's rules (an edited or foreign checkpoint: the
+    /// checksum matches) is refused by the rules of [`crate::engine::config`], naming the
+    /// setting and the rule.
+    #[test]
+    fn settings_that_break_the_run_rules_are_refused_with_the_rule() {
+        type Edit = fn(&mut Checkpoint<'static>);
+        let with_pretrain = |ck: &mut Checkpoint<'static>, lr: f32| {
+            let decoder = Layer {
+                weights: Array2::zeros((3, 4)),
+                bias: Array1::zeros(4),
+            };
+            ck.pretrain = Some(SavedPretrain {
+                epochs: 2,
+                lr,
+                layer: 0,
+                epoch: 0,
+                batch: 0,
+                step: 0,
+                nets: (0..ck.nets.len())
+                    .map(|_| SavedPretrainNet {
+                        decoder: Cow::Owned(decoder.clone()),
+                        epoch_reconstruction: 0.0,
+                        epoch_l1: 0.0,
+                        epoch_batches: 0,
+                    })
+                    .collect(),
+            });
+        };
+        let cases: [(Edit, &str); 9] = [
+            (
+                |ck| ck.run.batch_size = 0,
+                "the batch size must be at least 1",
+            ),
+            (
+                |ck| ck.run.batch_size = config::MAX_BATCH_SIZE + 1,
+                "the batch size 1000000001 is above the limit",
+            ),
+            (
+                |ck| ck.run.lr = 0.0,
+                "the learning rate must be a finite number above 0",
+            ),
+            (
+                |ck| ck.run.lr = f32::NAN,
+                "the learning rate must be a finite number above 0, got NaN",
+            ),
+            (
+                |ck| ck.run.l1 = -1.0,
+                "the L1 penalty must be a finite number of at least 0",
+            ),
+            (
+                |ck| ck.nets[1].lr = -0.5,
+                "network 2's learning rate must be a finite number above 0",
+            ),
+            (
+                |ck| ck.nets[0].l1 = f32::INFINITY,
+                "network 1's L1 penalty must be",
+            ),
+            (
+                |ck| {
+                    let decoder = Layer {
+                        weights: Array2::zeros((3, 4)),
+                        bias: Array1::zeros(4),
+                    };
+                    ck.pretrain = Some(SavedPretrain {
+                        epochs: 2,
+                        lr: f32::NAN,
+                        layer: 0,
+                        epoch: 0,
+                        batch: 0,
+                        step: 0,
+                        nets: vec![
+                            SavedPretrainNet {
+                                decoder: Cow::Owned(decoder.clone()),
+                                epoch_reconstruction: 0.0,
+                                epoch_l1: 0.0,
+                                epoch_batches: 0,
+                            };
+                            2
+                        ],
+                    });
+                },
+                "the pre-training rate must be a finite number above 0, got NaN",
+            ),
+            (|ck| ck.run.hidden = vec![3; 0], "hidden layers"),
+        ];
+        for (edit, message) in cases {
+            let mut ck = sample();
+            edit(&mut ck);
+            let err = Checkpoint::decode(&ck.encode()).unwrap_err();
+            assert!(matches!(err, FormatError::Invalid(_)), "{message}: {err:?}");
+            assert!(err.to_string().contains(message), "{message}: {err}");
+        }
+        // A rate at the edge of the rule is kept.
+        let mut ck = sample();
+        with_pretrain(&mut ck, f32::from_bits(1));
+        ck.nets[0].l1 = 0.0;
+        assert_eq!(Checkpoint::decode(&ck.encode()).unwrap(), ck);
+    }
+
     #[test]
     fn encoding_fills_one_buffer_sized_up_front() {
         // Default-sized networks: had the buffer grown by doubling, its capacity would be far

@@ -47,17 +47,29 @@ pub fn default_lr(dataset: DatasetKind, act: Activation) -> f32 {
 
 /// A value per network, from `--lr` or `--l1`: a plain value for all and/or values by
 /// activation. Later entries win.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct PerNet {
+///
+/// `T` is the checked type of the flag (a [`crate::engine::config::LearningRate`], say) or a
+/// plain `f32` its parser has checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerNet<T = f32> {
     /// The plain value, for every network not named below.
-    pub all: Option<f32>,
+    pub all: Option<T>,
     /// Values by activation.
-    pub by: Vec<(Activation, f32)>,
+    pub by: Vec<(Activation, T)>,
 }
 
-impl PerNet {
+impl<T> Default for PerNet<T> {
+    fn default() -> Self {
+        Self {
+            all: None,
+            by: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> PerNet<T> {
     /// One value for every network.
-    pub fn all(v: f32) -> Self {
+    pub fn all(v: T) -> Self {
         Self {
             all: Some(v),
             by: Vec::new(),
@@ -66,7 +78,7 @@ impl PerNet {
 
     /// Parses `0.01`, `rectifier=0.01,tanh=0.1` or `0.05,tanh=0.1`; `check` validates each
     /// number (the flag's own rules) and its message is kept.
-    pub fn parse(s: &str, check: fn(&str) -> Result<f32, String>) -> Result<Self, String> {
+    pub fn parse(s: &str, check: fn(&str) -> Result<T, String>) -> Result<Self, String> {
         let mut out = Self::default();
         if s.trim().is_empty() {
             return Err("needs a value, e.g. 0.01 or rectifier=0.01,tanh=0.1".into());
@@ -96,7 +108,7 @@ impl PerNet {
     }
 
     /// The value for `act`, when this names one.
-    pub fn get(&self, act: Activation) -> Option<f32> {
+    pub fn get(&self, act: Activation) -> Option<T> {
         self.by
             .iter()
             .rev()
@@ -106,7 +118,7 @@ impl PerNet {
     }
 
     /// The value for each of `acts`, `default` filling the gaps.
-    pub fn resolve(&self, acts: &[Activation], default: impl Fn(Activation) -> f32) -> Vec<f32> {
+    pub fn resolve(&self, acts: &[Activation], default: impl Fn(Activation) -> T) -> Vec<T> {
         acts.iter()
             .map(|&a| self.get(a).unwrap_or_else(|| default(a)))
             .collect()

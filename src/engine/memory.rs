@@ -46,9 +46,9 @@ pub fn dataset_shape(kind: DatasetKind) -> (usize, usize) {
 /// The estimate for one training run of `config` over `examples` examples of `input` values,
 /// with `networks` networks (a sweep worker trains one).
 pub fn estimate(config: &RunConfig, input: usize, examples: usize, checkpoint: bool) -> Estimate {
-    let nets = config.activations.len().max(1) as f64;
+    let nets = config.activations().len().max(1) as f64;
     let classes = 10.0;
-    let widths: Vec<f64> = config.hidden.iter().map(|&w| w as f64).collect();
+    let widths: Vec<f64> = config.hidden().iter().map(|&w| w as f64).collect();
     let mut fan_in = input as f64;
     let mut params = 0.0;
     for &w in widths.iter().chain(std::iter::once(&classes)) {
@@ -60,17 +60,17 @@ pub fn estimate(config: &RunConfig, input: usize, examples: usize, checkpoint: b
     let f32s = 4.0;
     let weights = nets * params * f32s * if checkpoint { 3.0 } else { 2.0 };
     // Pre-activations, activations and deltas for every layer, and the batch's inputs.
-    let batch = config.batch_size as f64;
+    let batch = config.batch_size() as f64;
     let batch_bytes = nets * batch * (3.0 * units + input as f64) * f32s;
     let eval = nets * EVAL_CHUNK * 3.0 * units * f32s
         + 1000.0 * (units + input as f64) * f32s
         + 2.0 * 2000.0 * widest * f32s;
     let data = 2.0 * (examples as f64) * (input as f64 + 1.0);
-    let hidden = format!("--hidden {}", short_list(&config.hidden));
+    let hidden = format!("--hidden {}", short_list(config.hidden()));
     let mut parts = vec![
         (hidden, weights + eval),
-        (format!("--batch-size {}", config.batch_size), batch_bytes),
-        (format!("--dataset {}", config.dataset), data + BASE),
+        (format!("--batch-size {}", config.batch_size()), batch_bytes),
+        (format!("--dataset {}", config.dataset()), data + BASE),
     ];
     parts.sort_by(|a, b| b.1.total_cmp(&a.1));
     Estimate {
@@ -117,13 +117,12 @@ pub fn check(est: &Estimate, available: Option<f64>, what: &str) -> Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::config::{BatchSize, Widths, MAX_BATCH_SIZE, MAX_HIDDEN_LAYERS, MAX_WIDTH};
 
     fn config(hidden: &[usize], batch: usize) -> RunConfig {
-        RunConfig {
-            hidden: hidden.to_vec(),
-            batch_size: batch,
-            ..RunConfig::default()
-        }
+        RunConfig::default()
+            .with_hidden(Widths::new(hidden.to_vec()).unwrap())
+            .with_batch_size(BatchSize::new(batch).unwrap())
     }
 
     #[test]
@@ -147,14 +146,14 @@ mod tests {
         let e = estimate(&config(&[1000; 3], 1_000_000_000), 784, 10_000, false);
         let msg = check(&e, Some(16e9), "the run").unwrap_err();
         assert!(msg.starts_with("--batch-size 1000000000 needs"), "{msg}");
-        // No overflow, however large.
+        // No overflow at the largest run a config can hold.
         let e = estimate(
-            &config(&[1000; 3], 4_611_686_018_427_387_904),
+            &config(&[MAX_WIDTH; MAX_HIDDEN_LAYERS], MAX_BATCH_SIZE),
             784,
             10_000,
             false,
         );
-        assert!(e.total.is_finite() && e.total > 1e19);
+        assert!(e.total.is_finite() && e.total > 1e16, "{}", e.total);
         assert!(check(&e, Some(16e9), "the run").unwrap_err().contains('e'));
     }
 

@@ -95,30 +95,30 @@ impl Trainer {
         let heatmap_n = HEATMAP_EXAMPLES.min(data.valid.len());
         let mut t = Self {
             nets: Vec::new(),
-            lr: config.lr,
-            l1: config.l1,
-            seed: config.seed,
+            lr: config.lr(),
+            l1: config.l1(),
+            seed: config.seed(),
             pos: Position::default(),
             order: (0..data.train.len()).collect(),
-            batch_x: Array2::zeros((config.batch_size, input)),
-            batch_y: Vec::with_capacity(config.batch_size),
+            batch_x: Array2::zeros((config.batch_size(), input)),
+            batch_y: Vec::with_capacity(config.batch_size()),
             heatmap_batch: data.valid.inputs(0..heatmap_n),
             focus: (0, 0),
             watchers: std::collections::BTreeMap::new(),
             samples_enabled: true,
             parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
-            claims: Claims::new(&data, config.seed),
+            claims: Claims::new(&data, config.seed()),
             checkpoint: None,
             unsaved: false,
             diverged_now: Vec::new(),
-            patience: config.patience,
+            patience: config.patience(),
             stopped_now: Vec::new(),
             pretrain_settings: None,
             pretrain: None,
             config: config.clone(),
             data,
         };
-        t.init_nets(config.seed);
+        t.init_nets(config.seed());
         t.sync_plain_settings();
         // Nothing to save before the first batch.
         t.unsaved = false;
@@ -216,7 +216,7 @@ impl Trainer {
         if self.nets.is_empty() {
             self.nets = self
                 .config
-                .activations
+                .activations()
                 .iter()
                 .map(|&a| Net::new(a, &self.config, input, classes, seed))
                 .collect();
@@ -241,14 +241,14 @@ impl Trainer {
     }
 
     pub fn batches_per_epoch(&self) -> usize {
-        self.data.train.len().div_ceil(self.config.batch_size)
+        self.data.train.len().div_ceil(self.config.batch_size())
     }
 
     pub fn info(&self) -> RunInfo {
         RunInfo {
             dataset: self.data.name.clone(),
             input_dim: self.data.input_dim(),
-            hidden: self.config.hidden.clone(),
+            hidden: self.config.hidden().to_vec(),
             classes: self.data.classes,
             nets: self
                 .nets
@@ -258,12 +258,12 @@ impl Trainer {
                     bounded: n.mlp.activation().bounds().is_some(),
                 })
                 .collect(),
-            batch_size: self.config.batch_size,
+            batch_size: self.config.batch_size(),
             batches_per_epoch: self.batches_per_epoch(),
             train_examples: self.data.train.len(),
             valid_examples: self.data.valid.len(),
             test_examples: self.data.test.len(),
-            epochs: self.config.epochs,
+            epochs: self.config.epochs(),
             lr: self.lr,
             l1: self.l1,
             seed: self.seed,
@@ -281,13 +281,13 @@ impl Trainer {
 
     /// The epoch target is reached, or early stopping stopped every network.
     fn done(&self) -> bool {
-        self.config.epochs.is_some_and(|e| self.pos.epoch >= e)
+        self.config.epochs().is_some_and(|e| self.pos.epoch >= e)
             || (!self.nets.is_empty() && self.nets.iter().all(|n| n.sel.stopped))
     }
 
     /// Trains every network on the next mini-batch. Returns the batch's examples.
     pub fn train_batch(&mut self) -> usize {
-        let bs = self.config.batch_size;
+        let bs = self.config.batch_size();
         let start = self.pos.batch * bs;
         let end = (start + bs).min(self.order.len());
         let n = end - start;

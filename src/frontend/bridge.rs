@@ -410,7 +410,12 @@ fn read_commands(shared: &Shared, stream: &mut UnixStream, read_only: bool, id: 
                             focus: Some((net, layer)),
                         }
                     }
-                    other => other.into(),
+                    // A value its rule refuses (lr -1, say) is dropped, as the run's own
+                    // keys never send one.
+                    other => match Command::try_from(other) {
+                        Ok(cmd) => cmd,
+                        Err(_) => continue,
+                    },
                 };
                 if let Some(commands) = lock(&shared.commands).as_ref() {
                     let _ = commands.send(cmd);

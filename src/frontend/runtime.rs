@@ -60,9 +60,9 @@ pub enum Error {
     TrainerPanicked,
     #[error("the trainer thread stopped unexpectedly")]
     TrainerStopped,
-    /// A tool (sweep, paper) failed at run time: a message that says what and where.
+    /// A tool (bench, plot) failed at run time: its message, as it gives it.
     #[error("{0}")]
-    Runtime(String),
+    Tool(String),
 }
 
 impl Error {
@@ -113,6 +113,6 @@ mod tests {
         assert_eq!(Outcome::Signal(SIGTERM).exit_code(), 143);
         assert_eq!(Error::Usage("x".into()).exit_code(), 2);
         assert_eq!(Error::TrainerPanicked.exit_code(), 1);
-        assert_eq!(Error::Runtime("x".into()).exit_code(), 1);
+        assert_eq!(Error::Tool("x".into()).exit_code(), 1);
     }
 }

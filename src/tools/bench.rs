@@ -15,10 +15,10 @@ use clap::Args;
 use ndarray::{s, Array2, ArrayView2, Axis};
 use serde::Serialize;
 
-use crate::engine::config::{self, RunConfig};
+use crate::engine::config::{self, Activations, BatchSize, RunConfig, Widths};
 use crate::engine::data::{self, Dataset};
 use crate::engine::nn::simd::{self, Choice, Level};
-use crate::engine::nn::{Activation, Kernels, Mlp, Workspace};
+use crate::engine::nn::{Kernels, Mlp, Workspace};
 use crate::engine::trainer::{self, Trainer};
 use crate::protocol::{RunState, Update};
 
@@ -29,12 +29,12 @@ mod viewers;
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
     /// Networks to measure.
-    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh", value_parser = config::parse_activations)]
-    pub activations: ::std::vec::Vec<Activation>,
+    #[arg(long, value_name = "LIST", default_value = "rectifier,tanh", value_parser = Activations::parse)]
+    pub activations: Activations,
 
     /// Mini-batch sizes to measure, comma-separated.
-    #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = "10", value_parser = parse_counts)]
-    pub batch_size: ::std::vec::Vec<usize>,
+    #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = "10", value_parser = parse_batch_sizes)]
+    pub batch_size: ::std::vec::Vec<BatchSize>,
 
     /// Thread counts to measure, comma-separated (threads work inside one network's step).
     #[arg(long, value_name = "LIST", allow_hyphen_values = true, default_value = "1", value_parser = parse_counts)]
@@ -53,8 +53,8 @@ pub struct BenchArgs {
     pub warmup_epochs: usize,
 
     /// Hidden-layer widths.
-    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = config::parse_hidden)]
-    pub hidden: ::std::vec::Vec<usize>,
+    #[arg(long, value_name = "WIDTHS", allow_hyphen_values = true, default_value = "1000,1000,1000", value_parser = Widths::parse)]
+    pub hidden: Widths,
 
     /// Also time relutui's dense-only path and a plain ndarray baseline, for ratios.
     #[arg(long)]
@@ -108,6 +108,11 @@ fn parse_levels(s: &str) -> Result<Vec<Level>, String> {
             Choice::Level(l) => Ok(l),
         })
         .collect()
+}
+
+/// `--batch-size` of the bench: a list, each by [`BatchSize`]'s rule.
+fn parse_batch_sizes(s: &str) -> Result<Vec<BatchSize>, String> {
+    s.split(',').map(BatchSize::parse).collect()
 }
 
 fn parse_counts(s: &str) -> Result<Vec<usize>, String> {
@@ -187,12 +192,10 @@ pub struct MemoryMeasurement {
 
 /// Runs the default dashboard run headless for `epochs` epochs and reads the peak RSS.
 fn measure_memory(epochs: usize, seed: u64) -> io::Result<MemoryMeasurement> {
-    let config = RunConfig {
-        epochs: Some(epochs),
-        seed,
-        ..RunConfig::default()
-    };
-    let splits = data::load(config.dataset, None).map_err(io::Error::other)?;
+    let config = RunConfig::default()
+        .with_epochs(Some(epochs))
+        .with_seed(seed);
+    let splits = data::load(config.dataset(), None).map_err(io::Error::other)?;
     let t0 = Instant::now();
     let handle = trainer::spawn(Trainer::new(&config, splits))?;
     loop {
@@ -238,12 +241,10 @@ pub fn check_args(args: &BenchArgs) -> Result<(), String> {
         ));
     }
     for &batch_size in &args.batch_size {
-        let run = config::RunConfig {
-            activations: args.activations.clone(),
-            hidden: args.hidden.clone(),
-            batch_size,
-            ..config::RunConfig::default()
-        };
+        let run = RunConfig::default()
+            .with_activations(args.activations.clone())
+            .with_hidden(args.hidden.clone())
+            .with_batch_size(batch_size);
         // Twice the networks: the baseline engines keep copies of their own.
         let mut est = crate::engine::memory::estimate(&run, 784, 10_000, args.baseline);
         est.total *= 2.0;
@@ -252,13 +253,21 @@ pub fn check_args(args: &BenchArgs) -> Result<(), String> {
     Ok(())
 }
 
-pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
+/// The `relutui bench` front end: the flags are checked against the machine first (a
+/// usage error), then the measurements run; `main` prints the error and exits with its code.
+pub fn run(args: &BenchArgs) -> Result<(), crate::frontend::runtime::Error> {
+    use crate::frontend::runtime::Error;
+    check_args(args).map_err(Error::Usage)?;
+    measure_all(args).map_err(|e| Error::Tool(e.to_string()))
+}
+
+fn measure_all(args: &BenchArgs) -> Result<(), io::Error> {
     let mut stdout = io::stdout().lock();
     if let Some(n) = args.viewers {
         let m = viewers::measure(
             usize::from(n),
             usize::from(args.viewer_epochs),
-            &args.hidden,
+            args.hidden.get(),
         )?;
         serde_json::to_writer(&mut stdout, &m)?;
         stdout.write_all(b"\n")?;
@@ -298,8 +307,9 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
     // Warm up every network as the dashboard would train it.
     let mut nets: Vec<Mlp> = args
         .activations
+        .get()
         .iter()
-        .map(|&a| Mlp::new(input, &args.hidden, classes, a, args.seed))
+        .map(|&a| Mlp::new(input, args.hidden.get(), classes, a, args.seed))
         .collect();
     let per_net = (train.len() / config::DEFAULT_BATCH_SIZE) as u64;
     for epoch in 0..args.warmup_epochs {
@@ -335,7 +345,7 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
     for &bs in &args.batch_size {
         for &threads in &args.threads {
             for net in &nets {
-                for m in measure(net, train, bs, threads, &engines, args) {
+                for m in measure(net, train, bs.get(), threads, &engines, args) {
                     serde_json::to_writer(&mut stdout, &m)?;
                     stdout.write_all(b"\n")?;
                     stdout.flush()?;
@@ -351,12 +361,13 @@ pub fn run(args: &BenchArgs) -> Result<(), io::Error> {
 fn run_crossover(args: &BenchArgs, stdout: &mut impl Write) -> Result<(), io::Error> {
     let levels = args.levels.clone().unwrap_or_else(Level::available);
     // The step measurements' default batch of 10 alone would miss the large-batch threshold.
-    let batches = if args.batch_size == [config::DEFAULT_BATCH_SIZE] {
+    let batches: Vec<usize> = args.batch_size.iter().map(|b| b.get()).collect();
+    let batches = if batches == [config::DEFAULT_BATCH_SIZE] {
         vec![config::DEFAULT_BATCH_SIZE, 100]
     } else {
-        args.batch_size.clone()
+        batches
     };
-    let width = args.hidden.first().copied().unwrap_or(1000);
+    let width = args.hidden.get().first().copied().unwrap_or(1000);
     let secs = args.seconds.unwrap_or(DEFAULT_CROSSOVER_SECONDS);
     let mut failed = None;
     let lines = crossover::measure(&levels, &batches, width, secs, args.repeats, |line| {
@@ -668,6 +679,7 @@ fn print_table(rows: &[Measurement]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::nn::Activation;
     use rand::{Rng, SeedableRng};
 
     #[test]

@@ -127,7 +127,7 @@ pub fn plan(args: &PaperArgs) -> Vec<Run> {
     let dir = &args.out_dir;
     let mut runs = Vec::new();
     for (c, col) in columns(args).iter().enumerate() {
-        for &act in &args.activations.0 {
+        for &act in args.activations.get() {
             let l1 = l1.get(act).unwrap_or_else(|| hyper::default_l1(act));
             for &lr in &args.lr_grid.0 {
                 let name = format!("{act}_lr{lr}{}", col.suffix);
@@ -144,7 +144,7 @@ pub fn plan(args: &PaperArgs) -> Vec<Run> {
                     act.name().into(),
                     "--hidden".into(),
                     args.hidden
-                        .0
+                        .get()
                         .iter()
                         .map(ToString::to_string)
                         .collect::<Vec<_>>()
@@ -191,7 +191,7 @@ pub fn paper_flags(args: &PaperArgs) -> Vec<String> {
         "--activations".into(),
         join(
             args.activations
-                .0
+                .get()
                 .iter()
                 .map(|a| a.name().to_string())
                 .collect(),
@@ -201,7 +201,7 @@ pub fn paper_flags(args: &PaperArgs) -> Vec<String> {
         "--l1".into(),
         join(
             args.activations
-                .0
+                .get()
                 .iter()
                 .map(|&a| format!("{a}={}", l1.get(a).unwrap_or_else(|| hyper::default_l1(a))))
                 .collect(),
@@ -211,7 +211,7 @@ pub fn paper_flags(args: &PaperArgs) -> Vec<String> {
         "--patience".into(),
         args.patience.to_string(),
         "--hidden".into(),
-        join(args.hidden.0.iter().map(ToString::to_string).collect()),
+        join(args.hidden.get().iter().map(ToString::to_string).collect()),
         "--batch-size".into(),
         args.batch_size.to_string(),
         "--seed".into(),
@@ -312,7 +312,7 @@ pub fn collect(args: &PaperArgs, runs: &[Run], found: &[Found]) -> Table {
     let cols = columns(args);
     let mut rows = Vec::new();
     for (c, col) in cols.iter().enumerate() {
-        for &act in &args.activations.0 {
+        for &act in args.activations.get() {
             let mine: Vec<&RunResult> = runs
                 .iter()
                 .zip(&results)
@@ -554,7 +554,7 @@ pub fn run(args: &PaperArgs) -> Result<Outcome, Error> {
     // Every failure before a run started was exit 2, as bad input is.
     let failed = train_all(args, &exe, &todo).map_err(usage)?;
     let (table, status) = gather(args, &runs);
-    let json = serde_json::to_string_pretty(&table).map_err(|e| Error::Runtime(e.to_string()))?;
+    let json = serde_json::to_string_pretty(&table).map_err(|e| Error::Tool(e.to_string()))?;
     let path = dir.join("table1.json");
     crate::engine::checkpoint::write_atomic(&path, format!("{json}\n").as_bytes())
         .map_err(|e| usage(format!("{}: {e}", path.display())))?;
@@ -568,7 +568,7 @@ pub fn run(args: &PaperArgs) -> Result<Outcome, Error> {
         return Ok(Outcome::Signal(sig));
     }
     if !failed.is_empty() {
-        return Err(Error::Runtime(format!(
+        return Err(Error::Tool(format!(
             "paper: {} run(s) failed, see their .err files in {}: {}",
             failed.len(),
             dir.display(),

@@ -17,7 +17,6 @@ use std::fs;
 use std::io::{self, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use plotters::coord::Shift;
@@ -147,6 +146,19 @@ impl PlotError {
         match self {
             PlotError::Draw(_) => 1,
             _ => 2,
+        }
+    }
+}
+
+/// The one front-end error, whose exit code `main` turns into the process exit: bad input
+/// and an unwritable `--out` are usage errors (2), a drawing failure a run-time one (1).
+impl From<PlotError> for crate::frontend::runtime::Error {
+    fn from(e: PlotError) -> Self {
+        use crate::frontend::runtime::{Error, EXIT_USAGE};
+        if e.exit_code() == EXIT_USAGE {
+            Error::Usage(e.to_string())
+        } else {
+            Error::Tool(e.to_string())
         }
     }
 }
@@ -404,8 +416,8 @@ fn scatter_title(dir: &Path) -> String {
     )
 }
 
-/// The `relutui plot` front end.
-pub fn run(args: &PlotArgs) -> ExitCode {
+/// The `relutui plot` front end; `main` prints the error and exits with its code.
+pub fn run(args: &PlotArgs) -> Result<(), crate::frontend::runtime::Error> {
     let (out, default) = match &args.figure {
         Figure::Errors(a) => (&a.out, "errors.svg"),
         Figure::Sparsity(a) => (&a.out, "sparsity.svg"),
@@ -420,20 +432,14 @@ pub fn run(args: &PlotArgs) -> ExitCode {
         _ => Path::new("."),
     };
     if out != Path::new("-") && !folder.is_dir() {
-        let e = PlotError::Output {
+        return Err(PlotError::Output {
             path: out.clone(),
             source: io::Error::new(io::ErrorKind::NotFound, "its folder does not exist"),
-        };
-        let _ = writeln!(io::stderr(), "error: {e}");
-        return ExitCode::from(e.exit_code());
-    }
-    match make(&args.figure).and_then(|svg| write_svg(&svg, &out)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let _ = writeln!(io::stderr(), "error: {e}");
-            ExitCode::from(e.exit_code())
         }
+        .into());
     }
+    make(&args.figure).and_then(|svg| write_svg(&svg, &out))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{unbounded, Sender};
 
-use crate::engine::config::RunConfig;
+use crate::engine::config::{self, Activations, BatchSize, L1Penalty, LearningRate, RunConfig};
 use crate::engine::data::{self, Splits};
 use crate::engine::nn::Activation;
 use crate::engine::trainer::{self, Trainer};
@@ -58,7 +58,7 @@ impl From<SweepError> for Error {
     fn from(e: SweepError) -> Self {
         match e {
             SweepError::OutDir { .. } => Error::Usage(e.to_string()),
-            _ => Error::Runtime(e.to_string()),
+            _ => Error::Tool(e.to_string()),
         }
     }
 }
@@ -126,22 +126,19 @@ pub fn run_file(dir: &Path, spec: &RunSpec) -> PathBuf {
 }
 
 impl SweepArgs {
-    /// The run configuration of one run of the sweep.
-    pub fn config(&self, spec: &RunSpec) -> RunConfig {
-        RunConfig {
-            dataset: self.dataset,
-            data_dir: self.data_dir.clone(),
-            activations: vec![Activation::Rectifier],
-            hidden: self.hidden.0.clone(),
-            batch_size: self.batch_size,
-            lr: self.lr,
-            l1: spec.l1,
-            epochs: Some(self.epochs),
-            seed: spec.seed,
-            net_lr: Vec::new(),
-            net_l1: Vec::new(),
-            patience: None,
-        }
+    /// The run configuration of one run of the sweep. Its values were checked by the flags'
+    /// parsers, by the same rules the config's types hold.
+    pub fn config(&self, spec: &RunSpec) -> Result<RunConfig, config::Invalid> {
+        Ok(RunConfig::default()
+            .with_dataset(self.dataset)
+            .with_data_dir(self.data_dir.clone())
+            .with_activations(Activations::new(vec![Activation::Rectifier])?)
+            .with_hidden(self.hidden.clone())
+            .with_batch_size(BatchSize::new(self.batch_size)?)
+            .with_lr(LearningRate::new(self.lr)?)
+            .with_l1(L1Penalty::new(spec.l1)?)
+            .with_epochs(Some(self.epochs))
+            .with_seed(spec.seed))
     }
 
     fn jobs(&self, runs: usize) -> usize {
@@ -187,8 +184,12 @@ pub fn run(args: &SweepArgs) -> Result<(), Error> {
     }
     // Before anything large is allocated: every worker trains one network at once.
     let runs = args.l1.0.len() * args.repeats;
+    let first = match args.config(&plan(&args.l1.0, 1, args.seed)[0]) {
+        Ok(c) => c,
+        Err(e) => return Err(Error::Usage(e.to_string())),
+    };
     let mut est = crate::engine::memory::estimate(
-        &args.config(&plan(&args.l1.0, 1, args.seed)[0]),
+        &first,
         crate::engine::memory::dataset_shape(args.dataset).0,
         crate::engine::memory::dataset_shape(args.dataset).1,
         false,

@@ -6,6 +6,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keymap::{binding, Action};
 use super::{fmt_value, App, Mode};
+use crate::engine::config::{L1Penalty, LearningRate};
 use crate::protocol::{Command, RunState};
 
 /// The learning rate never goes above this with `+` …
@@ -265,10 +266,12 @@ impl App {
             ));
             return None;
         }
+        // The clamp keeps it in the rule; a NaN that got this far is no key's to send.
+        let checked = LearningRate::new(lr).ok()?;
         self.lr = lr;
         Some(match self.key_target() {
-            Some(net) => Command::SetNetLr { net, lr },
-            None => Command::SetLr(lr),
+            Some(net) => Command::SetNetLr { net, lr: checked },
+            None => Command::SetLr(checked),
         })
     }
 
@@ -309,10 +312,11 @@ impl App {
             ));
             return None;
         }
+        let checked = L1Penalty::new(l1).ok()?;
         self.l1 = l1;
         Some(match self.key_target() {
-            Some(net) => Command::SetNetL1 { net, l1 },
-            None => Command::SetL1(l1),
+            Some(net) => Command::SetNetL1 { net, l1: checked },
+            None => Command::SetL1(checked),
         })
     }
 

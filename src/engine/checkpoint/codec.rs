@@ -6,7 +6,7 @@ use super::{
     Checkpoint, FormatError, SavedNet, SavedPretrain, SavedPretrainNet, SavedRun, HEADER_BYTES,
     MAGIC, MAX_HIDDEN_LAYERS, MAX_NETWORKS, OLDEST_VERSION, PRETRAIN_TAG, VERSION,
 };
-use crate::engine::config;
+use crate::engine::config::{self, BatchSize, L1Penalty, LearningRate, Widths};
 use crate::engine::hyper::Best;
 use crate::engine::hyper::Selection;
 use crate::engine::nn::Activation;
@@ -180,6 +180,11 @@ pub(super) fn invalid(msg: impl Into<String>) -> FormatError {
     FormatError::Invalid(msg.into())
 }
 
+/// A setting that breaks the rule a [`crate::engine::config::RunConfig`] holds it to.
+fn rule(what: &str, e: config::Invalid) -> FormatError {
+    invalid(format!("{what} {e}"))
+}
+
 /// Little-endian encoder.
 #[derive(Default)]
 struct Writer(Vec<u8>);
@@ -333,6 +338,22 @@ impl<'a> Reader<'a> {
             .collect()
     }
 
+    /// A learning rate, checked by the rule a run's `--lr` obeys.
+    fn lr(&mut self, what: &str) -> Result<f32, FormatError> {
+        let v = self.f32(what)?;
+        LearningRate::new(v)
+            .map(LearningRate::get)
+            .map_err(|e| rule(what, e))
+    }
+
+    /// An L1 penalty, checked by the rule a run's `--l1` obeys.
+    fn l1(&mut self, what: &str) -> Result<f32, FormatError> {
+        let v = self.f32(what)?;
+        L1Penalty::new(v)
+            .map(L1Penalty::get)
+            .map_err(|e| rule(what, e))
+    }
+
     fn checkpoint(&mut self) -> Result<Checkpoint<'static>, FormatError> {
         let max_width = config::MAX_WIDTH as u64;
         let dataset = self.str("the dataset name")?;
@@ -354,7 +375,14 @@ impl<'a> Reader<'a> {
         let hidden = (0..layers)
             .map(|_| self.count("a hidden width", 1..=max_width))
             .collect::<Result<Vec<_>, _>>()?;
-        let batch_size = self.count("the batch size", 1..=u64::MAX)?;
+        let hidden = Widths::new(hidden)
+            .map_err(|e| rule("the hidden widths", e))?
+            .get()
+            .to_vec();
+        let batch_size = self.u64("the batch size")?;
+        let batch_size = BatchSize::new(usize::try_from(batch_size).unwrap_or(usize::MAX))
+            .map_err(|e| rule("the batch size", e))?
+            .get();
         let epochs = if self.flag("the epochs flag")? {
             Some(self.count("the epoch target", 1..=u64::MAX)?)
         } else {
@@ -362,14 +390,8 @@ impl<'a> Reader<'a> {
         };
         let config_seed = self.u64("the run's seed")?;
         let seed = self.u64("the networks' seed")?;
-        let lr = self.f32("the learning rate")?;
-        let l1 = self.f32("the L1 penalty")?;
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(invalid(format!("learning rate {lr}")));
-        }
-        if !(l1.is_finite() && l1 >= 0.0) {
-            return Err(invalid(format!("L1 penalty {l1}")));
-        }
+        let lr = self.lr("the learning rate")?;
+        let l1 = self.l1("the L1 penalty")?;
         let position = Position {
             epoch: self.count("the epoch", 0..=u64::MAX)?,
             batch: self.count("the batch", 0..=u64::MAX)?,
@@ -468,7 +490,7 @@ impl<'a> Reader<'a> {
     fn pretrain(&mut self, ck: &Checkpoint<'_>) -> Result<SavedPretrain<'static>, FormatError> {
         let hidden = &ck.run.hidden;
         let epochs = self.count("the pre-training epochs", 1..=u64::MAX)?;
-        let lr = self.f32("the pre-training rate")?;
+        let lr = self.lr("the pre-training rate")?;
         let layer = self.count("the pre-training layer", 0..=(hidden.len() as u64 - 1))?;
         let epoch = self.count("the pre-training epoch", 0..=(epochs as u64 - 1))?;
         let batch = self.count("the pre-training batch", 0..=u64::MAX)?;
@@ -507,14 +529,8 @@ impl<'a> Reader<'a> {
     fn selection(&mut self, ck: &mut Checkpoint<'_>) -> Result<(), FormatError> {
         for (i, net) in ck.nets.iter_mut().enumerate() {
             let what = |f: &str| format!("network {}'s {f}", i + 1);
-            net.lr = self.f32(&what("learning rate"))?;
-            net.l1 = self.f32(&what("L1 penalty"))?;
-            if !(net.lr.is_finite() && net.lr > 0.0) {
-                return Err(invalid(format!("{} {}", what("learning rate"), net.lr)));
-            }
-            if !(net.l1.is_finite() && net.l1 >= 0.0) {
-                return Err(invalid(format!("{} {}", what("L1 penalty"), net.l1)));
-            }
+            net.lr = self.lr(&what("learning rate"))?;
+            net.l1 = self.l1(&what("L1 penalty"))?;
             let best = if self.flag(&what("best-epoch flag"))? {
                 let epoch = self.count(&what("best epoch"), 1..=u64::MAX)?;
                 let valid_error = self.f64(&what("best validation error"))?;

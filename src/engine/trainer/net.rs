@@ -64,10 +64,10 @@ impl Net {
         classes: usize,
         seed: u64,
     ) -> Self {
-        let mlp = Mlp::new(input, &config.hidden, classes, act, seed);
+        let mlp = Mlp::new(input, config.hidden(), classes, act, seed);
         Self {
             name: act.name().into(),
-            ws: Workspace::for_training(&mlp, config.batch_size),
+            ws: Workspace::for_training(&mlp, config.batch_size()),
             eval_ws: Workspace::new(&mlp, EVAL_CHUNK),
             eval_x: InputBuffer::new(EVAL_CHUNK, input),
             epoch_loss: 0.0,
@@ -121,7 +121,7 @@ impl Net {
             sel,
             last_report,
         } = self;
-        let fresh = Mlp::new(input, &config.hidden, classes, mlp.activation(), seed);
+        let fresh = Mlp::new(input, config.hidden(), classes, mlp.activation(), seed);
         copy_weights(mlp, &fresh);
         copy_weights(last_good, &fresh);
         (*epoch_loss, *epoch_l1, *epoch_batches) = (0.0, 0.0, 0);

@@ -108,7 +108,7 @@ impl Trainer {
 
     /// Whether the run is in its pre-training phase.
     pub fn pretraining(&self) -> Option<PretrainAt> {
-        let layers = self.config.hidden.len();
+        let layers = self.config.hidden().len();
         self.pretrain.as_ref().map(|p| p.at(layers))
     }
 
@@ -136,9 +136,9 @@ impl Trainer {
         let input = if layer == 0 {
             self.data.input_dim()
         } else {
-            self.config.hidden[layer - 1]
+            self.config.hidden()[layer - 1]
         };
-        (input, self.config.hidden[layer])
+        (input, self.config.hidden()[layer])
     }
 
     /// Sets up the phase's current layer: fresh decoders (or the saved ones), buffers, the
@@ -148,7 +148,7 @@ impl Trainer {
             return;
         };
         let (input, code) = self.layer_widths(layer);
-        let (bs, seed) = (self.config.batch_size, self.seed);
+        let (bs, seed) = (self.config.batch_size(), self.seed);
         let nets = (0..self.nets.len())
             .map(|i| {
                 let sv = saved.and_then(|s| s.nets.get(i));
@@ -215,7 +215,7 @@ impl Trainer {
         saved: Option<&SavedPretrain<'_>>,
     ) -> Result<(), String> {
         let Some(s) = saved else { return Ok(()) };
-        if s.layer >= self.config.hidden.len() || s.nets.len() != self.nets.len() {
+        if s.layer >= self.config.hidden().len() || s.nets.len() != self.nets.len() {
             return Err("its pre-training phase does not fit --hidden and --activations".into());
         }
         if s.batch >= self.batches_per_epoch() {
@@ -262,7 +262,7 @@ impl Trainer {
     pub fn pretrain_epoch_complete(&self) -> bool {
         self.pretrain
             .as_ref()
-            .is_some_and(|p| p.batch >= p.order.len().div_ceil(self.config.batch_size))
+            .is_some_and(|p| p.batch >= p.order.len().div_ceil(self.config.batch_size()))
     }
 
     /// The position a sample reports during the phase: the epoch and batch of the layer.
@@ -277,7 +277,7 @@ impl Trainer {
     /// Trains every network's current layer on the next mini-batch. Returns the batch's
     /// examples.
     pub fn pretrain_batch(&mut self) -> usize {
-        let bs = self.config.batch_size;
+        let bs = self.config.batch_size();
         let (seed, parallel) = (self.seed, self.parallel);
         let Some(p) = self.pretrain.as_mut() else {
             return 0;
@@ -430,7 +430,7 @@ impl Trainer {
         if epoch >= p.settings.epochs {
             p.layer += 1;
             p.epoch = 0;
-            if p.layer >= self.config.hidden.len() {
+            if p.layer >= self.config.hidden().len() {
                 // The phase is over: supervised training starts from these weights.
                 self.pretrain = None;
                 self.shuffle();

@@ -51,17 +51,16 @@ impl Trainer {
                 dataset: self.data.name.clone(),
                 data_dir: self
                     .config
-                    .data_dir
-                    .as_ref()
+                    .data_dir()
                     .and_then(|d| d.to_str())
                     .map(str::to_owned),
                 input_dim: self.data.input_dim(),
                 classes: self.data.classes,
                 train_examples: self.data.train.len(),
-                hidden: self.config.hidden.clone(),
-                batch_size: self.config.batch_size,
-                epochs: self.config.epochs,
-                config_seed: self.config.seed,
+                hidden: self.config.hidden().to_vec(),
+                batch_size: self.config.batch_size(),
+                epochs: self.config.epochs(),
+                config_seed: self.config.seed(),
                 seed: self.seed,
                 lr: self.lr,
                 l1: self.l1,
@@ -95,18 +94,18 @@ impl Trainer {
         if shape != now {
             return differ("(input width, classes, training examples)", &shape, &now);
         }
-        if r.hidden != self.config.hidden {
-            return differ("--hidden", &r.hidden, &self.config.hidden);
+        if r.hidden != self.config.hidden() {
+            return differ("--hidden", &r.hidden, &self.config.hidden().to_vec());
         }
         let acts: Vec<Activation> = ck.nets.iter().map(|n| n.activation).collect();
-        if acts != self.config.activations {
-            return differ("--activations", &acts, &self.config.activations);
+        if acts != self.config.activations() {
+            return differ("--activations", &acts, &self.config.activations().to_vec());
         }
-        if r.batch_size != self.config.batch_size {
-            return differ("--batch-size", &r.batch_size, &self.config.batch_size);
+        if r.batch_size != self.config.batch_size() {
+            return differ("--batch-size", &r.batch_size, &self.config.batch_size());
         }
-        if r.config_seed != self.config.seed {
-            return differ("--seed", &r.config_seed, &self.config.seed);
+        if r.config_seed != self.config.seed() {
+            return differ("--seed", &r.config_seed, &self.config.seed());
         }
         if r.position.batch >= self.batches_per_epoch() {
             return Err(Mismatch(format!(
@@ -130,7 +129,7 @@ impl Trainer {
                     .last_good
                     .as_ref()
                     .is_some_and(|g| !same_shapes(layers, g))
-                || widths != self.config.hidden
+                || widths != self.config.hidden()
             {
                 return Err(Mismatch(format!(
                     "its {} network does not have the shapes of --hidden",

@@ -142,7 +142,10 @@ impl Trainer {
                 Update::State(*state)
             }
             Command::Step if *state == RunState::Paused => return Flow::Step,
-            Command::SetLr(lr) if lr.is_finite() && lr > 0.0 => {
+            // The values were checked where they came in (flag, key or viewer): the types
+            // hold the rules, so no guard repeats them here.
+            Command::SetLr(lr) => {
+                let lr = lr.get();
                 // In the pre-training phase the phase's own rate.
                 if let Some(p) = self.pretrain.as_mut() {
                     p.lr = lr;
@@ -156,7 +159,8 @@ impl Trainer {
                 }
                 Update::LrChanged { at: self.pos, lr }
             }
-            Command::SetL1(l1) if l1.is_finite() && l1 >= 0.0 => {
+            Command::SetL1(l1) => {
+                let l1 = l1.get();
                 self.nets.iter_mut().for_each(|n| n.l1 = l1);
                 self.l1 = l1;
                 self.unsaved = true;
@@ -165,18 +169,14 @@ impl Trainer {
                 }
                 Update::L1Changed { at: self.pos, l1 }
             }
-            Command::SetNetLr { net, lr }
-                if lr.is_finite() && lr > 0.0 && net < self.nets.len() =>
-            {
-                self.nets[net].lr = lr;
+            Command::SetNetLr { net, lr } if net < self.nets.len() => {
+                self.nets[net].lr = lr.get();
                 self.sync_plain_settings();
                 self.unsaved = true;
                 self.net_settings()
             }
-            Command::SetNetL1 { net, l1 }
-                if l1.is_finite() && l1 >= 0.0 && net < self.nets.len() =>
-            {
-                self.nets[net].l1 = l1;
+            Command::SetNetL1 { net, l1 } if net < self.nets.len() => {
+                self.nets[net].l1 = l1.get();
                 self.sync_plain_settings();
                 self.unsaved = true;
                 self.net_settings()

@@ -350,7 +350,7 @@ pub fn collect(dir: &Path) -> Result<(String, Option<PathBuf>), Error> {
         pts.len(),
         m.epochs
     );
-    let svg = scatter::render(&pts, &title, 960).map_err(|e| Error::Runtime(e.to_string()))?;
+    let svg = scatter::render(&pts, &title, 960).map_err(|e| Error::Tool(e.to_string()))?;
     let path = dir.join("figure3.svg");
     fs::write(&path, svg).map_err(|e| usage(format!("{}: {e}", path.display())))?;
     let _ = writeln!(text, "figure: {}", path.display());

@@ -168,7 +168,7 @@ pub fn read_manifest(dir: &Path, tool: &str) -> Result<Manifest, String> {
 pub fn print_plan(m: &Manifest, dir: &Path, mut out: impl Write) -> Result<(), Error> {
     write_manifest(m, dir)
         .map_err(|e| Error::Usage(format!("--out-dir {}: {e}", dir.display())))?;
-    let stdout = |e: io::Error| Error::Runtime(format!("writing to stdout failed: {e}"));
+    let stdout = |e: io::Error| Error::Tool(format!("writing to stdout failed: {e}"));
     for r in &m.runs {
         match writeln!(out, "{}", r.command) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(()),
@@ -204,13 +204,13 @@ pub fn exec_task(
     }
     let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("relutui"));
     let err = std::process::Command::new(&exe).args(argv).exec();
-    Error::Runtime(format!("--task: cannot start {}: {err}", exe.display()))
+    Error::Tool(format!("--task: cannot start {}: {err}", exe.display()))
 }
 
 /// The `relutui sweep` flags that describe the runs (not where they go or how many at once).
 pub fn sweep_flags(args: &SweepArgs) -> Vec<String> {
     let l1: Vec<String> = args.l1.0.iter().map(ToString::to_string).collect();
-    let hidden: Vec<String> = args.hidden.0.iter().map(ToString::to_string).collect();
+    let hidden: Vec<String> = args.hidden.get().iter().map(ToString::to_string).collect();
     let mut f = vec![
         "--l1".into(),
         l1.join(","),
@@ -244,7 +244,7 @@ pub fn run_name(spec: &RunSpec) -> String {
 
 /// The arguments (after the program) of one sweep run's command, writing into `dir`.
 pub fn run_args(args: &SweepArgs, spec: &RunSpec, dir: &Path) -> Vec<String> {
-    let hidden: Vec<String> = args.hidden.0.iter().map(ToString::to_string).collect();
+    let hidden: Vec<String> = args.hidden.get().iter().map(ToString::to_string).collect();
     let mut a: Vec<String> = vec![
         "--headless".into(),
         "--activations".into(),

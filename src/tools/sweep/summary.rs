@@ -63,7 +63,7 @@ pub fn summary(
     jobs: usize,
 ) -> String {
     let mut s = String::new();
-    let hidden: Vec<String> = args.hidden.0.iter().map(ToString::to_string).collect();
+    let hidden: Vec<String> = args.hidden.get().iter().map(ToString::to_string).collect();
     let _ = writeln!(
         s,
         "\nsparsity sweep: rectifier {}, {} epochs, lr {}, batch {}, {}, {} runs in {:.0} s ({} at a time)",

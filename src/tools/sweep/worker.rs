@@ -80,7 +80,11 @@ pub fn execute<W: Write>(
             .name(format!("sweep-{w}"))
             .spawn(move || {
                 for spec in &job_rx {
-                    if !train_run(&args.config(&spec), splits.clone(), spec.index, &tx) {
+                    // Every spec's values were checked by `--l1`'s parser.
+                    let Ok(config) = args.config(&spec) else {
+                        break;
+                    };
+                    if !train_run(&config, splits.clone(), spec.index, &tx) {
                         break;
                     }
                 }
