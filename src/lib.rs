@@ -14,12 +14,17 @@
 //! dashboard   the terminal front end: App (state, keys; no I/O), ui (one file per panel),
 //!   │         history, theme, the terminal loop, attach / replay / ls
 //! tools       commands built on the engine: bench, sweep, paper, plot
-//! cli         the command line (clap only); main.rs parses, dispatches and exits
+//! cli         the command line (clap only): one file per command (run, bench, plot,
+//!             attach); the command's code takes its struct; main.rs parses, dispatches
+//!             and is the one place that turns an error's exit_code() into an exit
 //! os          what relutui asks of the operating system: locks, paths, stderr lines
 //! ```
 //!
 //! A layer uses only the layers listed below it here, and `os`: the engine never sees the
-//! protocol's wire form, a front end or a terminal.
+//! protocol's wire form, a front end or a terminal. The one exception runs the other way:
+//! the protocol's commands carry the checked values of `engine::config` (`LearningRate`,
+//! `L1Penalty`), a leaf that imports nothing of the protocol, so that a command cannot hold
+//! a value a flag would refuse.
 
 pub mod engine;
 pub mod protocol;

@@ -14,10 +14,10 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use clap::Args;
 use crossbeam_channel::{bounded, never, select, tick, unbounded, Receiver, Sender};
 use signal_hook::consts::SIGTERM;
 
+use crate::cli::attach::{AttachArgs, LsArgs, ReplayArgs};
 use crate::dashboard::app::{App, Event, Mode};
 use crate::dashboard::terminal::{self, TerminalGuard, FPS};
 use crate::dashboard::ui;
@@ -29,36 +29,6 @@ use crate::protocol::wire::{
     self, ClientMessage, ServerMessage, Welcome, WireCommand, MAX_SERVER_FRAME, VERSION,
 };
 use crate::protocol::{Command, EpochReport, NetInfo, RunInfo, RunState, Sample, Update};
-
-/// `relutui attach`.
-#[derive(Debug, Clone, Args)]
-pub struct AttachArgs {
-    /// The run directory (as `relutui ls` lists it), or a run's name under runs/ [default: the
-    /// newest running run under runs/].
-    #[arg(value_name = "RUN")]
-    pub run: Option<PathBuf>,
-
-    /// Watch only: the keys that steer the run (pause, lr, L1, revive, checkpoint, stop) do
-    /// nothing; focus, help and the claims view still work.
-    #[arg(long)]
-    pub read_only: bool,
-}
-
-/// `relutui replay`.
-#[derive(Debug, Clone, Args)]
-pub struct ReplayArgs {
-    /// A run directory, or a JSON-lines log file (--log, or a headless run's stdout).
-    #[arg(value_name = "RUN|LOG")]
-    pub run: PathBuf,
-}
-
-/// `relutui ls`.
-#[derive(Debug, Clone, Args)]
-pub struct LsArgs {
-    /// The directory holding the run directories.
-    #[arg(value_name = "DIR", default_value = RUNS)]
-    pub dir: PathBuf,
-}
 
 /// Which run directory `attach RUN` means: a directory that holds a run, or a name under
 /// `runs/`; with no RUN, the newest running one under `runs/`.

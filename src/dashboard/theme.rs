@@ -15,7 +15,8 @@ use ratatui::style::Color;
 pub const OSC11_TIMEOUT: Duration = Duration::from_millis(150);
 
 /// The terminal's background.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// Its `--theme` flag values are in [`crate::cli`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Theme {
     #[default]
     Dark,
