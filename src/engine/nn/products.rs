@@ -2,8 +2,8 @@
 //!
 //! [`Kernels`] and the density thresholds decide between the zero-skipping path
 //! ([`kernels`]) and the dense one ([`small_batch`] up to its `MAX_ROWS` rows, [`gemm`]
-//! above); [`forward_layer`] and [`backward_layer`] run that choice, split over threads;
-//! [`backprop_through_activation`] carries the delta through the activation between them.
+//! above); `forward_layer` and `backward_layer` run that choice, split over threads;
+//! `backprop_through_activation` carries the delta through the activation between them.
 //! The training step ([`super::Mlp::train_step`]) and the pre-training
 //! ([`crate::engine::pretrain`]) both go through here.
 
