@@ -43,18 +43,28 @@ pub fn sparse_max_density(rows: usize) -> f64 {
 
 /// The same for forward-only passes (evaluation, the claims' probes) of more than
 /// `small_batch::MAX_ROWS` examples, per SIMD level: without a backward walk to share, the
-/// zero-skipping forward competes with the GEMM alone, which wide vectors make hard to beat.
-/// Measured forward passes of one 1000×1000 layer at batch 100 (one core, Sapphire Rapids
-/// class, the machine shared): sparse against dense 0.77× at 20 % non-zero with AVX-512;
-/// 1.51× at 20 %, 1.09× at 30 %, 0.88× at 40 % with AVX2; 1.94× at 50 %, 1.28× at 70 %
-/// scalar.
+/// zero-skipping forward competes with the dense product alone, which wide vectors make
+/// harder to beat. Measured (forward of a 1000×1000 layer, batch 100, randomly placed zeros,
+/// one core of the shared Sapphire Rapids class machine, median of 30), sparse against dense:
+/// AVX-512 (against the GEMM) 1.70× at 15 % non-zero, 1.29× at 20 %, 1.06× at 25 %, 0.90× at
+/// 30 %; AVX2 (against the small-batch kernels, which a forced AVX2 level uses in place of the
+/// GEMM) 1.78× at 30 %, 1.35× at 40 %, 1.11× at 50 %, 0.79× at 70 %; scalar 1.34× even at
+/// 90 %. The MNIST pixels (19 % non-zero) went 1.51× faster with AVX-512 and 3.1× with AVX2.
+/// `relutui bench --crossover --batch-size 100` in the same session put the AVX-512 crossover
+/// lower (1.30× at 10 %, 0.92× at 20 %), AVX2 near 50 % (1.10× at 40 %, 0.92× at 50 %) and
+/// scalar above 80 % (1.42×): the AVX-512 threshold sits between the two measurements, above
+/// the pixels' density.
+/// (A gathered variant, each group of 12 examples a small dense product over the union of its
+/// non-zero inputs, measured slower than this at every density and level, and was dropped.)
 pub fn forward_sparse_max_density(level: simd::Level) -> f64 {
     match level {
-        simd::Level::Avx512 => 0.1,
-        simd::Level::Avx2 => 0.3,
+        simd::Level::Avx512 => 0.22,
+        // A little below the measured crossover: a real AVX2 machine's GEMM may beat the
+        // small-batch kernels it was measured against.
+        simd::Level::Avx2 => 0.45,
         // Four lanes: between AVX2 and scalar.
-        simd::Level::Neon => 0.4,
-        simd::Level::Scalar => 0.8,
+        simd::Level::Neon => 0.6,
+        simd::Level::Scalar => 1.0,
     }
 }
 
