@@ -304,6 +304,9 @@ pub struct EpochReport {
     /// and `loss` / `l1_penalty` are its mean over the whole training set. Never NaN.
     #[serde(default)]
     pub diverged: bool,
+    /// On `trainer::TRAIN_ERROR_EXAMPLES` (10,000) training examples spread evenly over the
+    /// split (all of them when fewer); the validation and test errors are on their whole
+    /// splits.
     pub train_error: f64,
     pub valid_error: f64,
     pub test_error: f64,

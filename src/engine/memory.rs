@@ -65,6 +65,8 @@ pub fn estimate(config: &RunConfig, input: usize, examples: usize, checkpoint: b
     let eval = nets * EVAL_CHUNK * 3.0 * units * f32s
         + 1000.0 * (units + input as f64) * f32s
         + 2.0 * 2000.0 * widest * f32s;
+    // Twice while it loads; after, the training-error sample (at most 10,000 examples, a
+    // copy only of larger splits) fits in what loading freed.
     let data = 2.0 * (examples as f64) * (input as f64 + 1.0);
     let hidden = format!("--hidden {}", short_list(config.hidden()));
     let mut parts = vec![

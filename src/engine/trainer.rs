@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::engine::claims::Claims;
 use crate::engine::config::RunConfig;
-use crate::engine::data::Splits;
+use crate::engine::data::{Dataset, Splits};
 use crate::engine::nn::Mlp;
 use crate::protocol::{NetInfo, Position, RunInfo, Update};
 
@@ -47,6 +47,14 @@ pub const HEATMAP_EXAMPLES: usize = 48;
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
 /// Rows per forward pass when evaluating: large enough for efficient products.
 const EVAL_CHUNK: usize = 100;
+/// The training error at an epoch's end is measured on this many training examples spread
+/// evenly over the split ([`Dataset::spread`]; all of them in smaller splits, as the embedded
+/// 8,000): on the full MNIST's 50,000 the whole split took over half of the epoch's
+/// evaluation, for a figure whose standard error at 2 % error is 0.14 points on 10,000.
+/// Validation and test errors use their whole splits.
+///
+/// [`Dataset::spread`]: crate::engine::data::Dataset::spread
+pub const TRAIN_ERROR_EXAMPLES: usize = 10_000;
 /// A hidden activation beyond this (or a non-finite one) in a training batch marks the network
 /// as diverged.
 pub const MAX_ACTIVATION: f32 = 1e6;
@@ -55,6 +63,9 @@ pub const MAX_ACTIVATION: f32 = 1e6;
 pub struct Trainer {
     config: RunConfig,
     data: Splits,
+    /// The training examples the training error is measured on, when fewer than the split
+    /// ([`TRAIN_ERROR_EXAMPLES`]).
+    train_sample: Option<Dataset>,
     nets: Vec<Net>,
     lr: f32,
     l1: f32,
@@ -116,6 +127,8 @@ impl Trainer {
             pretrain_settings: None,
             pretrain: None,
             config: config.clone(),
+            train_sample: (data.train.len() > TRAIN_ERROR_EXAMPLES)
+                .then(|| data.train.spread(TRAIN_ERROR_EXAMPLES)),
             data,
         };
         t.init_nets(config.seed());

@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2};
+use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 
 /// Examples and their class labels. The inputs are kept as the file's bytes (one row of `dim`
 /// per example), a quarter of their size as `f32`; they are scaled to [0, 1] ([`scale`]) only
@@ -63,6 +63,21 @@ impl Dataset {
         Self {
             pixels: self.pixels.slice(s![range.clone(), ..]).to_owned(),
             labels: self.labels[range].to_vec(),
+        }
+    }
+
+    /// `count` examples spread evenly over the dataset (example `i · len / count` for each
+    /// `i < count`), as a new dataset; the whole dataset when it has at most `count`.
+    #[must_use]
+    pub fn spread(&self, count: usize) -> Self {
+        let len = self.len();
+        if len <= count {
+            return self.clone();
+        }
+        let rows: Vec<usize> = (0..count).map(|i| i * len / count).collect();
+        Self {
+            pixels: self.pixels.select(Axis(0), &rows),
+            labels: rows.iter().map(|&r| self.labels[r]).collect(),
         }
     }
 
@@ -167,6 +182,28 @@ mod tests {
 
     fn bits(x: &ArrayView2<'_, f32>) -> Vec<u32> {
         x.iter().map(|v| v.to_bits()).collect()
+    }
+
+    #[test]
+    fn spread_takes_examples_evenly_from_the_whole_set() {
+        // Example i holds the byte i (and label i % 10): what `spread` keeps is visible.
+        let n = 25;
+        let data = Dataset::from_bytes(
+            (0..n).flat_map(|i| [i as u8, 0]).collect(),
+            (0..n).map(|i| (i % 10) as u8).collect(),
+            2,
+        );
+        let five = data.spread(5);
+        assert_eq!(five.pixels().column(0).to_vec(), vec![0, 5, 10, 15, 20]);
+        assert_eq!(five.labels(), &[0, 5, 0, 5, 0]);
+        let seven = data.spread(7);
+        assert_eq!(
+            seven.pixels().column(0).to_vec(),
+            vec![0, 3, 7, 10, 14, 17, 21]
+        );
+        // At most `count` examples: all of them.
+        assert_eq!(data.spread(25).labels(), data.labels());
+        assert_eq!(data.spread(100).pixels(), data.pixels());
     }
 
     #[test]

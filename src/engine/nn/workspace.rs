@@ -85,6 +85,11 @@ impl Workspace {
         self
     }
 
+    /// [`Workspace::with_threads`] on a workspace in use.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
+    }
+
     pub fn kernels(&self) -> Kernels {
         self.kernels
     }

@@ -25,15 +25,25 @@ impl Trainer {
             }
         }
         let data = &self.data;
+        let train_sample = self.train_sample.as_ref().unwrap_or(&data.train);
+        // The networks evaluate side by side, and share the cores left: a network alone (or
+        // beside networks stopped early) splits its products over all of them. The results
+        // are the same on any number of threads (each output is one thread's sum).
+        let evaluated = self.nets.iter().filter(|n| !frozen(n)).count().max(1);
+        let threads = if self.parallel {
+            std::thread::available_parallelism().map_or(1, |n| (n.get() / evaluated).max(1))
+        } else {
+            1
+        };
         for_each_net(&mut self.nets, self.parallel, |net| {
             if !frozen(net) {
-                net.evaluate(data);
+                net.evaluate(data, train_sample, threads);
             }
         });
         for net in self.nets.iter_mut().filter(|n| !n.diverged && !frozen(n)) {
             if !evaluation_finite(&net.evaluation) {
                 net.diverge("its statistics on the data overflow".into());
-                net.evaluate(data);
+                net.evaluate(data, train_sample, threads);
             }
         }
         self.collect_divergences();

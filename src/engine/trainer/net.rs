@@ -151,13 +151,16 @@ impl Net {
         self.live.clear();
     }
 
-    /// Error rates and layer statistics on every split; for a frozen network also its loss.
-    pub(super) fn evaluate(&mut self, data: &Splits) {
+    /// Error rates and layer statistics on every split (the training error on
+    /// `train_sample`); for a frozen network also its loss (on the whole training split). The
+    /// products split over `threads` threads.
+    pub(super) fn evaluate(&mut self, data: &Splits, train_sample: &Dataset, threads: usize) {
         let t0 = Instant::now();
         let l1 = self.l1;
+        self.eval_ws.set_threads(threads);
         let (ws, x) = (&mut self.eval_ws, &mut self.eval_x);
         self.evaluation = [
-            evaluate::evaluate(&self.mlp, &data.train, ws, x, false),
+            evaluate::evaluate(&self.mlp, train_sample, ws, x, false),
             evaluate::evaluate(&self.mlp, &data.valid, ws, x, true),
             evaluate::evaluate(&self.mlp, &data.test, ws, x, false),
         ];
