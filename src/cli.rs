@@ -13,7 +13,6 @@ pub mod sweep;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::dashboard::theme::Theme;
 use crate::engine::data::DatasetKind;
 pub use attach::{AttachArgs, LsArgs, ReplayArgs};
 pub use bench::BenchArgs;
@@ -22,18 +21,12 @@ pub use plot::PlotArgs;
 pub use run::{RunArgs, DEFAULT_PRETRAIN_LR, HEADLESS_DEFAULT_EPOCHS};
 use sweep::SweepArgs;
 
-/// `--theme` values: the dashboard knows no clap either.
-impl ValueEnum for Theme {
-    fn value_variants<'a>() -> &'a [Self] {
-        &[Theme::Dark, Theme::Light]
-    }
-
-    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
-        Some(clap::builder::PossibleValue::new(match self {
-            Theme::Dark => "dark",
-            Theme::Light => "light",
-        }))
-    }
+/// `--theme` values. The dashboard knows no clap either: its `Theme` converts from this, so
+/// that the command line uses nothing of the front ends it starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ThemeChoice {
+    Dark,
+    Light,
 }
 
 /// `--dataset` values. The engine knows no clap: its [`DatasetKind`] gets its flag here.

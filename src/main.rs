@@ -468,7 +468,7 @@ fn train_in(
     // (129 too when the terminal vanishes).
     let options = tui::Options {
         detach_on_hangup: args.detach_on_hangup,
-        theme: args.theme,
+        theme: args.theme.map(Into::into),
         log_path: args.log.clone(),
         checkpoint_path: trainer.checkpoint_path().map(std::path::Path::to_path_buf),
     };

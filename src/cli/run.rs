@@ -143,7 +143,7 @@ pub struct RunArgs {
     /// Colours for a dark or a light terminal background (default: ask the terminal, via
     /// COLORFGBG or an OSC 11 query; dark when it does not say). `NO_COLOR` turns colours off.
     #[arg(long, value_enum, value_name = "BACKGROUND")]
-    pub theme: Option<crate::dashboard::theme::Theme>,
+    pub theme: Option<crate::cli::ThemeChoice>,
 }
 
 /// `--pretrain-lr` when not given.

@@ -15,12 +15,21 @@ use ratatui::style::Color;
 pub const OSC11_TIMEOUT: Duration = Duration::from_millis(150);
 
 /// The terminal's background.
-/// Its `--theme` flag values are in [`crate::cli`].
+/// Its `--theme` flag values are [`crate::cli::ThemeChoice`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Theme {
     #[default]
     Dark,
     Light,
+}
+
+impl From<crate::cli::ThemeChoice> for Theme {
+    fn from(choice: crate::cli::ThemeChoice) -> Self {
+        match choice {
+            crate::cli::ThemeChoice::Dark => Theme::Dark,
+            crate::cli::ThemeChoice::Light => Theme::Light,
+        }
+    }
 }
 
 impl Theme {
