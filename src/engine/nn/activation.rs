@@ -1,5 +1,10 @@
 //! Hidden-layer activation functions and their derivatives.
 
+#![allow(
+    clippy::inline_always,
+    reason = "pulp compiles a kernel for the CPU's vector features only where it is inlined into its dispatch"
+)]
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -40,7 +45,7 @@ impl Activation {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         match self {
             Activation::Rectifier => x.max(0.0),
@@ -62,17 +67,43 @@ impl Activation {
     /// that the loop vectorises).
     pub fn apply_in_place(self, mut xs: ndarray::ArrayViewMut2<'_, f32>) {
         // Compiled for the SIMD level in force (see `super::simd`).
-        super::simd::vectorize(|| match self {
-            Activation::Rectifier => xs.mapv_inplace(|v| v.max(0.0)),
-            Activation::Tanh => xs.mapv_inplace(tanh),
-            Activation::Softplus => xs.mapv_inplace(|v| Activation::Softplus.apply(v)),
-            Activation::Sigmoid => xs.mapv_inplace(|v| Activation::Sigmoid.apply(v)),
-        });
+        // The loops are plain loops over a slice, and every closure is inlined: ndarray's own
+        // generic loops and a closure left out of line would be compiled without the level's
+        // features (see `super::simd::vectorize`).
+        let Some(xs) = xs.as_slice_mut() else {
+            xs.mapv_inplace(|v| self.apply(v));
+            return;
+        };
+        super::simd::vectorize(
+            #[inline(always)]
+            || match self {
+                Activation::Rectifier => {
+                    for v in xs.iter_mut() {
+                        *v = v.max(0.0);
+                    }
+                }
+                Activation::Tanh => {
+                    for v in xs.iter_mut() {
+                        *v = tanh(*v);
+                    }
+                }
+                Activation::Softplus => {
+                    for v in xs.iter_mut() {
+                        *v = Activation::Softplus.apply(*v);
+                    }
+                }
+                Activation::Sigmoid => {
+                    for v in xs.iter_mut() {
+                        *v = Activation::Sigmoid.apply(*v);
+                    }
+                }
+            },
+        );
     }
 
     /// The derivative f'(x), written in terms of the output `h = f(x)` so that the
     /// pre-activations need not be kept.
-    #[inline]
+    #[inline(always)]
     pub fn derivative_from_output(self, h: f32) -> f32 {
         match self {
             Activation::Rectifier => {
@@ -93,7 +124,7 @@ impl Activation {
 /// tanh as a branch-free rational approximation (the one Eigen uses for `float`), accurate to
 /// a few ULP and about 10× faster than `f32::tanh` because it vectorises. Beyond ±7.9 the
 /// result is ±1 within f32 rounding; tanh(0) is exactly 0.
-#[inline]
+#[inline(always)]
 pub fn tanh(x: f32) -> f32 {
     const CLAMP: f32 = 7.905_311;
     const A1: f32 = 4.893_524_6e-3;

@@ -65,19 +65,22 @@ pub fn scan_input(x: &[f32], n: usize, fan_in: usize, nz: &mut NonZeros) -> usiz
     nz.start.clear();
     nz.start.push(0);
     // Compiled for the SIMD level in force.
-    super::simd::vectorize(|| {
-        let mut at = 0;
-        for row in x.chunks_exact(fan_in).take(n) {
-            for (k, &v) in row.iter().enumerate() {
-                // Written every time, kept only when non-zero: no branch to mispredict.
-                nz.index[at] = u32::try_from(k).expect("layer widths fit in u32");
-                nz.value[at] = v;
-                at += usize::from(v != 0.0);
+    super::simd::vectorize(
+        #[inline(always)]
+        || {
+            let mut at = 0;
+            for row in x.chunks_exact(fan_in).take(n) {
+                for (k, &v) in row.iter().enumerate() {
+                    // Written every time, kept only when non-zero: no branch to mispredict.
+                    nz.index[at] = u32::try_from(k).expect("layer widths fit in u32");
+                    nz.value[at] = v;
+                    at += usize::from(v != 0.0);
+                }
+                nz.start.push(at);
             }
-            nz.start.push(at);
-        }
-        at
-    })
+            at
+        },
+    )
 }
 
 /// Vectors per column block of [`sparse_forward`] (8 × 16 = 128 columns with AVX-512).
@@ -285,8 +288,12 @@ impl WithSimd for Walk<'_, '_> {
             let served = if all { n } else { active };
             if served <= MAX_ROWS {
                 // One pass: the dots read each old value just before it is updated.
-                for_groups(xk.clone(), all, lr, |rows, coef| {
-                    match (dots_wanted, active > 0) {
+                for_groups(
+                    xk.clone(),
+                    all,
+                    lr,
+                    #[inline(always)]
+                    |rows, coef| match (dots_wanted, active > 0) {
                         (true, true) => {
                             pass::<S, true, true>(simd, wrow, delta, rows, coef, &mut put);
                         }
@@ -297,19 +304,31 @@ impl WithSimd for Walk<'_, '_> {
                             pass::<S, false, true>(simd, wrow, delta, rows, coef, &mut put);
                         }
                         (false, false) => {}
-                    }
-                });
+                    },
+                );
             } else {
                 // Several groups: every dot must read the old row, so they all come first.
                 if dots_wanted {
-                    for_groups(xk.clone(), all, lr, |rows, coef| {
-                        pass::<S, true, false>(simd, wrow, delta, rows, coef, &mut put);
-                    });
+                    for_groups(
+                        xk.clone(),
+                        all,
+                        lr,
+                        #[inline(always)]
+                        |rows, coef| {
+                            pass::<S, true, false>(simd, wrow, delta, rows, coef, &mut put);
+                        },
+                    );
                 }
                 if active > 0 {
-                    for_groups(xk.clone(), false, lr, |rows, coef| {
-                        pass::<S, false, true>(simd, wrow, delta, rows, coef, &mut put);
-                    });
+                    for_groups(
+                        xk.clone(),
+                        false,
+                        lr,
+                        #[inline(always)]
+                        |rows, coef| {
+                            pass::<S, false, true>(simd, wrow, delta, rows, coef, &mut put);
+                        },
+                    );
                 }
             }
         }
@@ -358,9 +377,10 @@ fn pass<S: Simd, const DOTS: bool, const UPDATE: bool>(
     let width = wrow.len();
     macro_rules! run {
         ($r:literal) => {{
-            let ds: [(&[S::f32s], &[f32]); $r] = std::array::from_fn(|g| {
-                S::as_simd_f32s(&delta[rows[g] * width..(rows[g] + 1) * width])
-            });
+            let ds: [(&[S::f32s], &[f32]); $r] = std::array::from_fn(
+                #[inline(always)]
+                |g| S::as_simd_f32s(&delta[rows[g] * width..(rows[g] + 1) * width]),
+            );
             let c: &[f32; $r] = coef.try_into().expect("group size");
             let dots = row_pass::<S, $r, DOTS, UPDATE>(simd, S::as_mut_simd_f32s(wrow), &ds, c);
             if DOTS {

@@ -7,6 +7,11 @@
 //! The training step ([`super::Mlp::train_step`]) and the pre-training
 //! ([`crate::engine::pretrain`]) both go through here.
 
+#![allow(
+    clippy::inline_always,
+    reason = "pulp compiles a kernel for the CPU's vector features only where it is inlined into its dispatch"
+)]
+
 use ndarray::{s, ArrayView2, ArrayViewMut2, Axis, Zip};
 
 use super::{gemm, kernels, simd, small_batch, Activation};
@@ -271,19 +276,55 @@ pub(crate) fn backprop_through_activation(
     grad: &mut ArrayViewMut2<'_, f32>,
 ) {
     // sign(h) for the L1 subgradient; 0 at 0.
-    let sign = |h: f32| f32::from(h > 0.0) - f32::from(h < 0.0);
-    let zip = Zip::from(grad).and(h);
-    // One loop per activation, so that each vectorises, at the level in force.
-    simd::vectorize(|| match act {
-        Activation::Rectifier => zip.for_each(|g, &h| {
-            *g = if h > 0.0 { *g + l1_step } else { 0.0 };
-        }),
-        Activation::Tanh => zip.for_each(|g, &h| *g = (*g + l1_step * sign(h)) * (1.0 - h * h)),
-        Activation::Sigmoid => zip.for_each(|g, &h| *g = (*g + l1_step) * h * (1.0 - h)),
-        Activation::Softplus => zip.for_each(|g, &h| {
-            *g = (*g + l1_step * sign(h)) * Activation::Softplus.derivative_from_output(h);
-        }),
-    });
+    #[inline(always)]
+    fn sign(h: f32) -> f32 {
+        f32::from(h > 0.0) - f32::from(h < 0.0)
+    }
+    #[inline(always)]
+    fn through(act: Activation, l1_step: f32, g: &mut f32, h: f32) {
+        *g = match act {
+            Activation::Rectifier => {
+                if h > 0.0 {
+                    *g + l1_step
+                } else {
+                    0.0
+                }
+            }
+            Activation::Tanh => (*g + l1_step * sign(h)) * (1.0 - h * h),
+            Activation::Sigmoid => (*g + l1_step) * h * (1.0 - h),
+            Activation::Softplus => {
+                (*g + l1_step * sign(h)) * Activation::Softplus.derivative_from_output(h)
+            }
+        };
+    }
+    // Plain loops over slices inside the dispatch, one per activation, so that each
+    // vectorises at the level in force (ndarray's generic loops would be compiled without
+    // the level's features; see `simd::vectorize`).
+    let (Some(g), Some(h)) = (grad.as_slice_mut(), h.as_slice()) else {
+        Zip::from(grad)
+            .and(h)
+            .for_each(|g, &h| through(act, l1_step, g, h));
+        return;
+    };
+    simd::vectorize(
+        #[inline(always)]
+        || {
+            // One loop per activation, the choice made outside it.
+            macro_rules! each {
+                ($act:expr) => {
+                    for (g, &h) in g.iter_mut().zip(h) {
+                        through($act, l1_step, g, h);
+                    }
+                };
+            }
+            match act {
+                Activation::Rectifier => each!(Activation::Rectifier),
+                Activation::Tanh => each!(Activation::Tanh),
+                Activation::Sigmoid => each!(Activation::Sigmoid),
+                Activation::Softplus => each!(Activation::Softplus),
+            }
+        },
+    );
 }
 
 #[cfg(test)]

@@ -277,6 +277,13 @@ pub fn arch() -> pulp::Arch {
 
 /// Runs `f` compiled for the level in force: a plain loop inside `f` is auto-vectorised with
 /// that level's instructions (the activation loops use this).
+///
+/// Only code inlined into the dispatch gets the level's features. So `f`, and every closure
+/// a kernel's `with_simd` calls, is written `#[inline(always)] || …`, and the loops are plain
+/// loops rather than ndarray's generic ones: a closure left out of line is compiled for the
+/// build's baseline, and in a build without `target-cpu=native` its pulp operations become
+/// calls. Before this rule a generic x86-64 build ran the forced-AVX2 rectifier step 14×
+/// slower than a native one, slower than its own scalar path; now within 10 %.
 #[inline]
 pub fn vectorize<R>(f: impl FnOnce() -> R) -> R {
     struct Run<F>(F);

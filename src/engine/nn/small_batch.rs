@@ -128,15 +128,17 @@ impl<const R: usize> WithSimd for Forward<'_, R> {
             outs,
         } = self;
         let fan_in = xs[0].len();
-        let mut outs = outs.map(|o| S::as_mut_simd_f32s(o));
-        let w_row = |k: usize| &w[k * ldw + cols.start..k * ldw + cols.end];
+        let mut outs = outs.map(
+            #[inline(always)]
+            |o| S::as_mut_simd_f32s(o),
+        );
         let mut k = 0;
         while k < fan_in {
             if k + K_BLOCK <= fan_in {
-                forward_block::<S, R, K_BLOCK>(simd, &xs, k, w_row, &mut outs);
+                forward_block::<S, R, K_BLOCK>(simd, &xs, k, (w, ldw, &cols), &mut outs);
                 k += K_BLOCK;
             } else {
-                forward_block::<S, R, 1>(simd, &xs, k, w_row, &mut outs);
+                forward_block::<S, R, 1>(simd, &xs, k, (w, ldw, &cols), &mut outs);
                 k += 1;
             }
         }
@@ -145,18 +147,35 @@ impl<const R: usize> WithSimd for Forward<'_, R> {
 
 /// Adds the weight rows `k..k + KB` times the inputs' columns `k..k + KB` to the outputs.
 #[inline(always)]
-fn forward_block<'w, S: Simd, const R: usize, const KB: usize>(
+fn forward_block<S: Simd, const R: usize, const KB: usize>(
     simd: S,
     xs: &[&[f32]; R],
     k: usize,
-    w_row: impl Fn(usize) -> &'w [f32],
+    (w, ldw, cols): (&[f32], usize, &Range<usize>),
     outs: &mut [(&mut [S::f32s], &mut [f32]); R],
 ) {
-    let parts: [(&[S::f32s], &[f32]); KB] = std::array::from_fn(|q| S::as_simd_f32s(w_row(k + q)));
-    let xk: [[f32; KB]; R] = std::array::from_fn(|r| std::array::from_fn(|q| xs[r][k + q]));
+    let parts: [(&[S::f32s], &[f32]); KB] = std::array::from_fn(
+        #[inline(always)]
+        |q| {
+            let at = (k + q) * ldw;
+            S::as_simd_f32s(&w[at + cols.start..at + cols.end])
+        },
+    );
+    let xk: [[f32; KB]; R] = std::array::from_fn(
+        #[inline(always)]
+        |r| {
+            std::array::from_fn(
+                #[inline(always)]
+                |q| xs[r][k + q],
+            )
+        },
+    );
     let zero = simd.splat_f32s(0.0);
     for c in 0..outs[0].0.len() {
-        let wv: [S::f32s; KB] = std::array::from_fn(|q| parts[q].0[c]);
+        let wv: [S::f32s; KB] = std::array::from_fn(
+            #[inline(always)]
+            |q| parts[q].0[c],
+        );
         for (r, (head, _)) in outs.iter_mut().enumerate() {
             let mut even = head[c];
             let mut odd = zero;
@@ -255,9 +274,15 @@ impl<const R: usize> WithSimd for Backward<'_, '_, R> {
             mut below,
             lr,
         } = self;
-        let deltas: [(&[S::f32s], &[f32]); R] = std::array::from_fn(|r| S::as_simd_f32s(ds[r]));
+        let deltas: [(&[S::f32s], &[f32]); R] = std::array::from_fn(
+            #[inline(always)]
+            |r| S::as_simd_f32s(ds[r]),
+        );
         for (k, wrow) in w.chunks_exact_mut(fan_out).enumerate() {
-            let coef: [f32; R] = std::array::from_fn(|r| -lr * xs[r][k]);
+            let coef: [f32; R] = std::array::from_fn(
+                #[inline(always)]
+                |r| -lr * xs[r][k],
+            );
             let seg = S::as_mut_simd_f32s(wrow);
             if let Some(b) = below.as_deref_mut() {
                 let dots = row_pass::<S, R, true, true>(simd, seg, &deltas, &coef);
@@ -282,7 +307,10 @@ pub(super) fn row_pass<S: Simd, const R: usize, const DOTS: bool, const UPDATE: 
     coef: &[f32; R],
 ) -> [f32; R] {
     let zero = simd.splat_f32s(0.0);
-    let coefs: [S::f32s; R] = std::array::from_fn(|r| simd.splat_f32s(coef[r]));
+    let coefs: [S::f32s; R] = std::array::from_fn(
+        #[inline(always)]
+        |r| simd.splat_f32s(coef[r]),
+    );
     let mut acc = [zero; R];
     for (c, wc) in head.iter_mut().enumerate() {
         let old = *wc;
