@@ -6,8 +6,15 @@
 //! (matrixmultiply): on the paper's skinny batch-10 shapes `gemm` with its AVX-512 kernels
 //! ran about twice as fast on the development machine (10×1000·1000×1000: 73 vs 25 GFLOP/s;
 //! the rank-10 weight update: 50 vs 33 GFLOP/s; see README, "Speed").
+//!
+//! `gemm::gemm` picks its kernels itself, once per process (AVX-512F, else FMA, else scalar)
+//! and cannot be told otherwise. So that a forced `--simd avx2` or `scalar` runs what a CPU of
+//! that level would, [`mat_mul`] calls gemm's generic driver with gemm's own AVX2+FMA or
+//! scalar kernel set at those levels ([`runs_at`]), the same instantiation `gemm` makes for
+//! itself on such a CPU.
 #![allow(unsafe_code)]
 
+use super::simd::{self, Level};
 use ndarray::{ArrayView2, ArrayViewMut2};
 
 #[expect(
@@ -39,33 +46,110 @@ pub fn mat_mul(
         return;
     }
     let (cs, rs) = (c.strides()[1], c.strides()[0]);
+    let level = simd::active();
+    assert!(runs_at(level), "gemm cannot run at {level}");
     // SAFETY: `a`, `b` and `c` are live views whose shapes were checked above to be m×k,
     // k×n and m×n; the pointers and element strides come from those same views, so every
     // element gemm touches lies inside them. `c` is borrowed mutably while `a` and `b` are
-    // borrowed shared, so the output cannot overlap an input.
+    // borrowed shared, so the output cannot overlap an input. The kernel set matches the
+    // level, which `simd` only lets be one this CPU has.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c.as_mut_ptr(),
-            cs,
-            rs,
-            beta != 0.0,
-            a.as_ptr(),
+        let (dst, lhs, rhs) = (c.as_mut_ptr(), a.as_ptr(), b.as_ptr());
+        let (lcs, lrs, rcs, rrs) = (
             a.strides()[1],
             a.strides()[0],
-            b.as_ptr(),
             b.strides()[1],
             b.strides()[0],
-            beta,
-            alpha,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
         );
+        let read_dst = beta != 0.0;
+        macro_rules! generic {
+            ($simd:expr, $kernels:path, $lanes:expr) => {{
+                use $kernels as k;
+                gemm_common::gemm::gemm_basic_generic::<
+                    _,
+                    f32,
+                    { $lanes },
+                    { k::MR_DIV_N * $lanes },
+                    { k::NR },
+                    { k::MR_DIV_N },
+                    { k::H_M },
+                    { k::H_N },
+                >(
+                    $simd,
+                    m,
+                    n,
+                    k,
+                    dst,
+                    cs,
+                    rs,
+                    read_dst,
+                    lhs,
+                    lcs,
+                    lrs,
+                    rhs,
+                    rcs,
+                    rrs,
+                    beta,
+                    alpha,
+                    false,
+                    false,
+                    false,
+                    |x, y, z| x * y + z,
+                    &k::UKR,
+                    &k::H_UKR,
+                    false,
+                    gemm_common::Parallelism::None,
+                );
+            }};
+        }
+        if level == Level::of_gemm() {
+            gemm::gemm(
+                m,
+                n,
+                k,
+                dst,
+                cs,
+                rs,
+                read_dst,
+                lhs,
+                lcs,
+                lrs,
+                rhs,
+                rcs,
+                rrs,
+                beta,
+                alpha,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        } else if level == Level::Scalar {
+            generic!(
+                gemm_common::simd::Scalar,
+                gemm_f32::microkernel::scalar::f32,
+                1
+            );
+        } else {
+            #[cfg(target_arch = "x86_64")]
+            {
+                generic!(
+                    gemm_common::simd::V3::try_new()
+                        .expect("AVX2 is in force only where the CPU has it"),
+                    gemm_f32::microkernel::fma::f32,
+                    8
+                );
+            }
+        }
     }
+}
+
+/// Whether [`mat_mul`] can run at `level`: the level `gemm` picks itself, or one whose kernel
+/// set relutui instantiates (AVX2 with FMA on x86-64, and scalar everywhere).
+pub fn runs_at(level: Level) -> bool {
+    level == Level::of_gemm()
+        || level == Level::Scalar
+        || (cfg!(target_arch = "x86_64") && level == Level::Avx2 && level.is_available())
 }
 
 #[cfg(test)]
@@ -102,6 +186,33 @@ mod tests {
             .iter()
             .all(|d| d.abs() < 1e-4));
         assert!(big.slice(s![.., ..10]).iter().all(|&v| v == 1.0));
+    }
+
+    /// Every level this CPU has runs gemm's kernels of that level (not relutui's fallback),
+    /// and each matches the naive product, on a shape large enough for gemm's packed path.
+    #[test]
+    fn every_level_has_its_kernel_set_and_matches_a_naive_product() {
+        let a = Array2::from_shape_fn((37, 300), |(i, j)| {
+            ((i * 7 + j * 3) % 17) as f32 * 0.01 - 0.08
+        });
+        let b = Array2::from_shape_fn((300, 45), |(i, j)| ((i + 5 * j) % 13) as f32 * 0.02 - 0.12);
+        let expected = naive(&a.view(), &b.view());
+        for level in Level::available() {
+            if level != Level::Neon {
+                assert!(runs_at(level), "{level}");
+            }
+            if !runs_at(level) {
+                continue;
+            }
+            let mut c = Array2::from_elem((37, 45), 0.5f32);
+            simd::with_level(level, || {
+                mat_mul(2.0, &a.view(), &b.view(), 1.0, &mut c.view_mut());
+            });
+            let worst = (&c - &(0.5 + 2.0 * &expected))
+                .iter()
+                .fold(0.0f32, |m, d| m.max(d.abs()));
+            assert!(worst < 1e-3, "{level}: off by {worst}");
+        }
     }
 
     #[test]

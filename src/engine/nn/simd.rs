@@ -9,9 +9,10 @@
 //!
 //! `gemm` 0.19, used for the dense products of batches above
 //! [`super::small_batch::MAX_ROWS`], offers no way to choose its level: it checks the CPU
-//! itself (AVX-512F, else FMA, else scalar) and keeps its choice in a private static. So when
-//! the level in force is not the one `gemm` picks, [`gemm_allowed`] is false and those
-//! products go to relutui's own kernels at the forced level instead (see `nn::forward_layer`).
+//! itself (AVX-512F, else FMA, else scalar) and keeps its choice in a private static. At a
+//! forced AVX2 or scalar level [`super::gemm::mat_mul`] runs gemm's own kernel set for that
+//! level instead; only where there is none (a forced level `gemm` has no set for),
+//! [`gemm_allowed`] is false and those products go to relutui's own kernels.
 
 #![allow(
     clippy::inline_always,
@@ -264,9 +265,9 @@ pub fn active() -> Level {
         .unwrap_or_else(Level::detected)
 }
 
-/// Whether `gemm` runs at the level in force (it cannot be told to run lower).
+/// Whether `gemm`'s kernels can run at the level in force (see [`super::gemm::runs_at`]).
 pub fn gemm_allowed() -> bool {
-    active() == Level::of_gemm()
+    super::gemm::runs_at(active())
 }
 
 /// The `pulp` dispatcher for the level in force.
