@@ -720,6 +720,35 @@ mod tests {
         assert!(err.contains("not a regular file"), "{err}");
     }
 
+    /// A save streams the file through the encoder's chunk buffer: over several chunks it
+    /// writes exactly the bytes of `encode`, and loads back the same checkpoint.
+    #[test]
+    fn a_streamed_save_writes_the_encoded_bytes() {
+        let mut ck = sample();
+        let wide = 20_000;
+        ck.run.input_dim = wide;
+        let first = Layer {
+            weights: Array2::from_shape_fn((wide, 3), |(r, c)| (r * 7 + c) as f32 * 1e-3),
+            bias: Array1::from_elem(3, 0.25),
+        };
+        for net in &mut ck.nets {
+            net.layers.to_mut()[0] = first.clone();
+            if let Some(good) = net.last_good.as_mut() {
+                good.to_mut()[0] = first.clone();
+            }
+        }
+        let bytes = ck.encode();
+        assert!(bytes.len() > 3 * codec::CHUNK, "{} bytes", bytes.len());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.ckpt");
+        ck.save(&path).unwrap();
+        assert!(
+            fs::read(&path).unwrap() == bytes,
+            "the saved file differs from encode()"
+        );
+        assert_eq!(Checkpoint::load(&path).unwrap(), ck);
+    }
+
     #[test]
     fn writability_is_checked_up_front() {
         let dir = tempfile::tempdir().unwrap();

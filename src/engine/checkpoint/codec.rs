@@ -15,13 +15,19 @@ use crate::protocol::Position;
 use ndarray::Array1;
 use ndarray::Array2;
 use std::borrow::Cow;
+use std::io;
 
 impl Checkpoint<'_> {
-    /// The file's bytes.
+    /// The file's bytes (for tests and small files; a save streams, see [`Self::encode_to`]).
     pub fn encode(&self) -> Vec<u8> {
-        // One buffer of the final size, header first (its length and checksum are filled in
-        // last): the weights are most of the file, and a payload grown by doubling and then
-        // copied behind a header would be up to three copies of them at once.
+        let mut out = io::Cursor::new(Vec::with_capacity(self.encoded_len_hint()));
+        self.encode_to(&mut out)
+            .expect("writing to memory cannot fail");
+        out.into_inner()
+    }
+
+    /// About how many bytes [`Self::encode`] makes: the weights are most of the file.
+    fn encoded_len_hint(&self) -> usize {
         let floats: usize = self
             .nets
             .iter()
@@ -33,10 +39,20 @@ impl Checkpoint<'_> {
             .map(|l| l.weights.len() + l.bias.len())
             .sum();
         let units: usize = self.run.hidden.iter().sum();
-        let mut w = Writer(Vec::with_capacity(
-            HEADER_BYTES + 4 * floats + 8 * units * self.nets.len() + 1024,
-        ));
-        w.0.resize(HEADER_BYTES, 0);
+        HEADER_BYTES + 4 * floats + 8 * units * self.nets.len() + 1024
+    }
+
+    /// Writes the file to `sink` as it is encoded, through a buffer of [`CHUNK`] bytes: a
+    /// placeholder header, the payload (checksummed on the way), then the real header over
+    /// the placeholder. A save never holds the whole file (22 MB for the default networks)
+    /// in memory: allocated and freed at every epoch, such a buffer raised glibc's mmap
+    /// threshold and left tens of megabytes of freed heap resident.
+    ///
+    /// # Errors
+    /// The sink's first write, seek or flush error.
+    pub fn encode_to<W: io::Write + io::Seek>(&self, mut sink: W) -> io::Result<()> {
+        sink.write_all(&[0u8; HEADER_BYTES])?;
+        let mut w = Writer::new(sink);
         let r = &self.run;
         w.str(&r.dataset);
         w.opt(r.data_dir.as_ref(), |w, d| w.str(d));
@@ -108,11 +124,9 @@ impl Checkpoint<'_> {
                 w.u64(n.epoch_batches);
             }
         }
-        let mut out = w.0;
-        let (header, payload) = out.split_at_mut(HEADER_BYTES);
-        let length = payload.len() as u64;
-        let crc = crc32fast::hash(payload);
-        header.copy_from_slice(
+        let (mut sink, length, crc) = w.finish()?;
+        sink.seek(io::SeekFrom::Start(0))?;
+        sink.write_all(
             &[
                 &MAGIC[..],
                 &VERSION.to_le_bytes(),
@@ -120,8 +134,8 @@ impl Checkpoint<'_> {
                 &crc.to_le_bytes(),
             ]
             .concat(),
-        );
-        out
+        )?;
+        sink.flush()
     }
 
     /// Parses and checks a checkpoint's bytes. Never panics, and never allocates more than
@@ -185,29 +199,71 @@ fn rule(what: &str, e: config::Invalid) -> FormatError {
     invalid(format!("{what} {e}"))
 }
 
-/// Little-endian encoder.
-#[derive(Default)]
-struct Writer(Vec<u8>);
+/// The encoder's buffer: filled, checksummed and handed to the sink [`CHUNK`] bytes at a time.
+pub const CHUNK: usize = 1 << 16;
 
-impl Writer {
+/// Little-endian encoder of the payload into a sink, with its length and CRC-32. The first
+/// error of the sink is kept and returned by [`Writer::finish`]; writes after it are dropped.
+struct Writer<W: io::Write> {
+    buf: Vec<u8>,
+    sink: W,
+    crc: crc32fast::Hasher,
+    len: u64,
+    error: Option<io::Error>,
+}
+
+impl<W: io::Write> Writer<W> {
+    fn new(sink: W) -> Self {
+        Writer {
+            buf: Vec::with_capacity(CHUNK + 64),
+            sink,
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+            error: None,
+        }
+    }
+    fn put(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= CHUNK {
+            self.drain();
+        }
+    }
+    fn drain(&mut self) {
+        if self.error.is_none() {
+            self.crc.update(&self.buf);
+            self.len += self.buf.len() as u64;
+            if let Err(e) = self.sink.write_all(&self.buf) {
+                self.error = Some(e);
+            }
+        }
+        self.buf.clear();
+    }
+    /// The sink, the payload's length and its CRC-32.
+    fn finish(mut self) -> io::Result<(W, u64, u32)> {
+        self.drain();
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok((self.sink, self.len, self.crc.finalize())),
+        }
+    }
     fn u8(&mut self, v: u8) {
-        self.0.push(v);
+        self.put(&[v]);
     }
     fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.put(&v.to_le_bytes());
     }
     fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.put(&v.to_le_bytes());
     }
     fn f32(&mut self, v: f32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.put(&v.to_le_bytes());
     }
     fn f64(&mut self, v: f64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
+        self.put(&v.to_le_bytes());
     }
     fn str(&mut self, s: &str) {
         self.u32(s.len() as u32);
-        self.0.extend_from_slice(s.as_bytes());
+        self.put(s.as_bytes());
     }
     fn opt<T>(&mut self, v: Option<&T>, f: impl FnOnce(&mut Self, &T)) {
         match v {
@@ -220,7 +276,6 @@ impl Writer {
     }
     fn layers(&mut self, layers: &[Layer]) {
         for l in layers {
-            self.0.reserve(4 * (l.weights.len() + l.bias.len()));
             for &v in &l.weights {
                 self.f32(v);
             }

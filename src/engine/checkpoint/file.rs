@@ -49,8 +49,10 @@ impl Checkpoint<'_> {
     }
 
     /// Writes the checkpoint to `path` atomically (see [`write_atomic`]).
+    /// The file is encoded straight into the temporary file, never whole in memory.
     pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
-        write_atomic(path, &self.encode()).map_err(|e| CheckpointError::write(path, &e))
+        write_atomic_with(path, |file| self.encode_to(file))
+            .map_err(|e| CheckpointError::write(path, &e))
     }
 }
 
@@ -93,7 +95,16 @@ fn parent_dir(path: &Path) -> &Path {
 /// regular file (or a new name) is replaced: a FIFO, device node, socket or directory at
 /// `path` is an error and stays as it is; a symbolic link to a regular file is followed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    write_atomic_inner(path, bytes, None)
+    write_atomic_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write_atomic`] with the contents written by `write` into the temporary file (which it
+/// may seek in), so that they need not be in memory at once.
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    write_atomic_inner(path, write, false)
 }
 
 /// [`write_atomic`] with a crash injected after `written` bytes of the temporary file: it
@@ -101,10 +112,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// renaming. For tests of crash safety.
 #[doc(hidden)]
 pub fn write_atomic_crashing_after(path: &Path, bytes: &[u8], written: usize) -> io::Result<()> {
-    write_atomic_inner(path, bytes, Some(written))
+    write_atomic_inner(
+        path,
+        |file| {
+            file.write_all(&bytes[..written.min(bytes.len())])?;
+            Err(io::Error::other("injected crash"))
+        },
+        true,
+    )
 }
 
-fn write_atomic_inner(path: &Path, bytes: &[u8], crash_after: Option<usize>) -> io::Result<()> {
+fn write_atomic_inner(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+    crashing: bool,
+) -> io::Result<()> {
     let path = &crate::os::paths::replaceable_target(path).map_err(io::Error::other)?;
     let tmp = temp_path(path);
     let mut file = fs::OpenOptions::new()
@@ -112,15 +134,11 @@ fn write_atomic_inner(path: &Path, bytes: &[u8], crash_after: Option<usize>) -> 
         .create_new(true)
         .open(&tmp)?;
     let result = (|| {
-        if let Some(n) = crash_after {
-            file.write_all(&bytes[..n.min(bytes.len())])?;
-            return Err(io::Error::other("injected crash"));
-        }
-        file.write_all(bytes)?;
+        write(&mut file)?;
         file.sync_all()
     })();
     drop(file);
-    if crash_after.is_some() {
+    if crashing {
         return result;
     }
     if let Err(e) = result.and_then(|()| fs::rename(&tmp, path)) {
