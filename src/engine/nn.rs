@@ -34,8 +34,9 @@ pub(crate) use products::{
     backprop_through_activation, backward_layer, forward_layer, Backward, SPARSE_MIN_FAN_OUT,
 };
 pub use products::{
-    forward_sparse_max_density, sparse_max_density, sparse_threshold_at, Kernels,
-    SPARSE_MAX_DENSITY, SPARSE_MAX_DENSITY_LARGE_BATCH,
+    forward_sparse_max_density, sparse_max_density, sparse_max_density_at, sparse_threshold_at,
+    Kernels, SPARSE_MAX_DENSITY, SPARSE_MAX_DENSITY_LARGE_BATCH,
+    SPARSE_MAX_DENSITY_LARGE_BATCH_AVX512,
 };
 pub use workspace::Workspace;
 

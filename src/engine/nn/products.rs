@@ -34,13 +34,32 @@ pub enum Kernels {
 /// faster at 10 % non-zero, 1.5× at 30 %, 1.1× at 40-50 % and 0.8× at 60 %.
 pub const SPARSE_MAX_DENSITY: f64 = 0.5;
 /// The same for larger batches, where the GEMM is more efficient: the sparse path was 1.6×
-/// faster at 20 % non-zero, even at 30 % and 0.8× at 40 % with batches of 100.
+/// faster at 20 % non-zero, even at 30 % and 0.8× at 40 % with batches of 100. With AVX2
+/// (`bench --crossover --batch-size 100`, gemm's AVX2 kernels as the dense side) 1.12× at
+/// 20 %, 0.93× at 30 %; the trained rectifier's layers, whose zeros leave whole weight rows
+/// unused, gain more than those random zeros (batch 100, 2 threads: 9,828 against 6,715
+/// dense-only).
 pub const SPARSE_MAX_DENSITY_LARGE_BATCH: f64 = 0.3;
 
-/// The density below which `rows` examples take the sparse path.
+/// The large-batch training threshold with AVX-512, whose GEMM is hardest to beat: random
+/// zeros never paid in the crossover (0.82× at 5 %, 0.62× at 20 %), and the tanh network's
+/// first layer (the pixels, 19 % non-zero) trained faster dense (batch 100, 2 threads: 12,831
+/// against 11,642 examples/s). The rectifier's first layer (12-14 % non-zero after training,
+/// whole rows unused) still takes the zero-skipping path.
+pub const SPARSE_MAX_DENSITY_LARGE_BATCH_AVX512: f64 = 0.15;
+
+/// The density below which `rows` examples take the sparse path in a training step, at the
+/// level in force.
 pub fn sparse_max_density(rows: usize) -> f64 {
+    sparse_max_density_at(simd::active(), rows)
+}
+
+/// The same at `level`.
+pub fn sparse_max_density_at(level: simd::Level, rows: usize) -> f64 {
     if rows <= small_batch::MAX_ROWS {
         SPARSE_MAX_DENSITY
+    } else if level == simd::Level::Avx512 {
+        SPARSE_MAX_DENSITY_LARGE_BATCH_AVX512
     } else {
         SPARSE_MAX_DENSITY_LARGE_BATCH
     }
@@ -52,9 +71,9 @@ pub fn sparse_max_density(rows: usize) -> f64 {
 /// harder to beat. Measured (forward of a 1000×1000 layer, batch 100, randomly placed zeros,
 /// one core of the shared Sapphire Rapids class machine, median of 30), sparse against dense:
 /// AVX-512 (against the GEMM) 1.70× at 15 % non-zero, 1.29× at 20 %, 1.06× at 25 %, 0.90× at
-/// 30 %; AVX2 (against the small-batch kernels, which a forced AVX2 level uses in place of the
-/// GEMM) 1.78× at 30 %, 1.35× at 40 %, 1.11× at 50 %, 0.79× at 70 %; scalar 1.34× even at
-/// 90 %. The MNIST pixels (19 % non-zero) went 1.51× faster with AVX-512 and 3.1× with AVX2.
+/// 30 %; AVX2 (against the small-batch kernels, which a forced AVX2 level then used in place
+/// of the GEMM) 1.78× at 30 %, 1.35× at 40 %, 1.11× at 50 %, 0.79× at 70 %; scalar 1.34× even
+/// at 90 %. The MNIST pixels (19 % non-zero) went 1.51× faster with AVX-512 and 3.1× with AVX2.
 /// `relutui bench --crossover --batch-size 100` in the same session put the AVX-512 crossover
 /// lower (1.30× at 10 %, 0.92× at 20 %), AVX2 near 50 % (1.10× at 40 %, 0.92× at 50 %) and
 /// scalar above 80 % (1.42×): the AVX-512 threshold sits between the two measurements, above
@@ -64,9 +83,9 @@ pub fn sparse_max_density(rows: usize) -> f64 {
 pub fn forward_sparse_max_density(level: simd::Level) -> f64 {
     match level {
         simd::Level::Avx512 => 0.22,
-        // A little below the measured crossover: a real AVX2 machine's GEMM may beat the
-        // small-batch kernels it was measured against.
-        simd::Level::Avx2 => 0.45,
+        // Re-measured against gemm's AVX2 kernels (which a forced AVX2 level now runs):
+        // 1.38× at 20 % non-zero, 1.03× at 30 %, 0.82× at 40 %.
+        simd::Level::Avx2 => 0.3,
         // Four lanes: between AVX2 and scalar.
         simd::Level::Neon => 0.6,
         simd::Level::Scalar => 1.0,
@@ -82,7 +101,7 @@ pub(super) fn sparse_threshold(rows: usize, training: bool) -> f64 {
 /// The same at `level` (what `relutui bench --crossover` prints beside its measurements).
 pub fn sparse_threshold_at(level: simd::Level, rows: usize, training: bool) -> f64 {
     if training || rows <= small_batch::MAX_ROWS {
-        sparse_max_density(rows)
+        sparse_max_density_at(level, rows)
     } else {
         forward_sparse_max_density(level)
     }
