@@ -66,6 +66,7 @@ use crate::protocol::Position;
 
 mod codec;
 mod file;
+mod writer;
 
 pub use file::{check_writable, lock, temp_path, write_atomic, write_atomic_crashing_after};
 
@@ -738,7 +739,7 @@ mod tests {
             }
         }
         let bytes = ck.encode();
-        assert!(bytes.len() > 3 * codec::CHUNK, "{} bytes", bytes.len());
+        assert!(bytes.len() > 3 * writer::CHUNK, "{} bytes", bytes.len());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.ckpt");
         ck.save(&path).unwrap();

@@ -2,6 +2,7 @@
 //! check, and the little-endian writer and the bounds-checked reader behind them. The layout
 //! is documented in [`super`].
 
+use super::writer::Writer;
 use super::{
     Checkpoint, FormatError, SavedNet, SavedPretrain, SavedPretrainNet, SavedRun, HEADER_BYTES,
     MAGIC, MAX_HIDDEN_LAYERS, MAX_NETWORKS, OLDEST_VERSION, PRETRAIN_TAG, VERSION,
@@ -42,7 +43,7 @@ impl Checkpoint<'_> {
         HEADER_BYTES + 4 * floats + 8 * units * self.nets.len() + 1024
     }
 
-    /// Writes the file to `sink` as it is encoded, through a buffer of [`CHUNK`] bytes: a
+    /// Writes the file to `sink` as it is encoded, through a buffer of [`super::writer::CHUNK`] bytes: a
     /// placeholder header, the payload (checksummed on the way), then the real header over
     /// the placeholder. A save never holds the whole file (22 MB for the default networks)
     /// in memory: allocated and freed at every epoch, such a buffer raised glibc's mmap
@@ -197,93 +198,6 @@ pub(super) fn invalid(msg: impl Into<String>) -> FormatError {
 /// A setting that breaks the rule a [`crate::engine::config::RunConfig`] holds it to.
 fn rule(what: &str, e: config::Invalid) -> FormatError {
     invalid(format!("{what} {e}"))
-}
-
-/// The encoder's buffer: filled, checksummed and handed to the sink [`CHUNK`] bytes at a time.
-pub const CHUNK: usize = 1 << 16;
-
-/// Little-endian encoder of the payload into a sink, with its length and CRC-32. The first
-/// error of the sink is kept and returned by [`Writer::finish`]; writes after it are dropped.
-struct Writer<W: io::Write> {
-    buf: Vec<u8>,
-    sink: W,
-    crc: crc32fast::Hasher,
-    len: u64,
-    error: Option<io::Error>,
-}
-
-impl<W: io::Write> Writer<W> {
-    fn new(sink: W) -> Self {
-        Writer {
-            buf: Vec::with_capacity(CHUNK + 64),
-            sink,
-            crc: crc32fast::Hasher::new(),
-            len: 0,
-            error: None,
-        }
-    }
-    fn put(&mut self, bytes: &[u8]) {
-        self.buf.extend_from_slice(bytes);
-        if self.buf.len() >= CHUNK {
-            self.drain();
-        }
-    }
-    fn drain(&mut self) {
-        if self.error.is_none() {
-            self.crc.update(&self.buf);
-            self.len += self.buf.len() as u64;
-            if let Err(e) = self.sink.write_all(&self.buf) {
-                self.error = Some(e);
-            }
-        }
-        self.buf.clear();
-    }
-    /// The sink, the payload's length and its CRC-32.
-    fn finish(mut self) -> io::Result<(W, u64, u32)> {
-        self.drain();
-        match self.error {
-            Some(e) => Err(e),
-            None => Ok((self.sink, self.len, self.crc.finalize())),
-        }
-    }
-    fn u8(&mut self, v: u8) {
-        self.put(&[v]);
-    }
-    fn u32(&mut self, v: u32) {
-        self.put(&v.to_le_bytes());
-    }
-    fn u64(&mut self, v: u64) {
-        self.put(&v.to_le_bytes());
-    }
-    fn f32(&mut self, v: f32) {
-        self.put(&v.to_le_bytes());
-    }
-    fn f64(&mut self, v: f64) {
-        self.put(&v.to_le_bytes());
-    }
-    fn str(&mut self, s: &str) {
-        self.u32(s.len() as u32);
-        self.put(s.as_bytes());
-    }
-    fn opt<T>(&mut self, v: Option<&T>, f: impl FnOnce(&mut Self, &T)) {
-        match v {
-            None => self.u8(0),
-            Some(v) => {
-                self.u8(1);
-                f(self, v);
-            }
-        }
-    }
-    fn layers(&mut self, layers: &[Layer]) {
-        for l in layers {
-            for &v in &l.weights {
-                self.f32(v);
-            }
-            for &v in &l.bias {
-                self.f32(v);
-            }
-        }
-    }
 }
 
 /// Little-endian decoder over the checked payload. Every read checks the bytes that remain
