@@ -62,68 +62,43 @@ pub fn mat_mul(
             b.strides()[0],
         );
         let read_dst = beta != 0.0;
+        // The operands, written once: `gemm::gemm` and gemm's generic driver take the same
+        // ones, the driver with its kernel set around them.
+        macro_rules! call {
+            ($f:expr, [$($before:expr),*], [$($after:expr),*]) => {
+                ($f)(
+                    $($before,)* m, n, k, dst, cs, rs, read_dst, lhs, lcs, lrs, rhs, rcs, rrs,
+                    beta, alpha, false, false, false, $($after),*
+                )
+            };
+        }
         macro_rules! generic {
             ($simd:expr, $kernels:path, $lanes:expr) => {{
                 use $kernels as k;
-                gemm_common::gemm::gemm_basic_generic::<
-                    _,
-                    f32,
-                    { $lanes },
-                    { k::MR_DIV_N * $lanes },
-                    { k::NR },
-                    { k::MR_DIV_N },
-                    { k::H_M },
-                    { k::H_N },
-                >(
-                    $simd,
-                    m,
-                    n,
-                    k,
-                    dst,
-                    cs,
-                    rs,
-                    read_dst,
-                    lhs,
-                    lcs,
-                    lrs,
-                    rhs,
-                    rcs,
-                    rrs,
-                    beta,
-                    alpha,
-                    false,
-                    false,
-                    false,
-                    |x, y, z| x * y + z,
-                    &k::UKR,
-                    &k::H_UKR,
-                    false,
-                    gemm_common::Parallelism::None,
+                call!(
+                    gemm_common::gemm::gemm_basic_generic::<
+                        _,
+                        f32,
+                        { $lanes },
+                        { k::MR_DIV_N * $lanes },
+                        { k::NR },
+                        { k::MR_DIV_N },
+                        { k::H_M },
+                        { k::H_N },
+                    >,
+                    [$simd],
+                    [
+                        |x, y, z| x * y + z,
+                        &k::UKR,
+                        &k::H_UKR,
+                        false,
+                        gemm_common::Parallelism::None
+                    ]
                 );
             }};
         }
         if level == Level::of_gemm() {
-            gemm::gemm(
-                m,
-                n,
-                k,
-                dst,
-                cs,
-                rs,
-                read_dst,
-                lhs,
-                lcs,
-                lrs,
-                rhs,
-                rcs,
-                rrs,
-                beta,
-                alpha,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
+            call!(gemm::gemm, [], [gemm::Parallelism::None]);
         } else if level == Level::Scalar {
             generic!(
                 gemm_common::simd::Scalar,
