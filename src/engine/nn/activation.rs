@@ -74,29 +74,22 @@ impl Activation {
             xs.mapv_inplace(|v| self.apply(v));
             return;
         };
+        // One loop per activation, the choice made outside it; `apply` with a constant
+        // activation is the bare function.
+        macro_rules! each {
+            ($act:expr) => {
+                for v in xs.iter_mut() {
+                    *v = $act.apply(*v);
+                }
+            };
+        }
         super::simd::vectorize(
             #[inline(always)]
             || match self {
-                Activation::Rectifier => {
-                    for v in xs.iter_mut() {
-                        *v = v.max(0.0);
-                    }
-                }
-                Activation::Tanh => {
-                    for v in xs.iter_mut() {
-                        *v = tanh(*v);
-                    }
-                }
-                Activation::Softplus => {
-                    for v in xs.iter_mut() {
-                        *v = Activation::Softplus.apply(*v);
-                    }
-                }
-                Activation::Sigmoid => {
-                    for v in xs.iter_mut() {
-                        *v = Activation::Sigmoid.apply(*v);
-                    }
-                }
+                Activation::Rectifier => each!(Activation::Rectifier),
+                Activation::Tanh => each!(Activation::Tanh),
+                Activation::Softplus => each!(Activation::Softplus),
+                Activation::Sigmoid => each!(Activation::Sigmoid),
             },
         );
     }
