@@ -26,6 +26,12 @@ use relutui::say;
 use relutui::tools::{bench, paper, plot, sweep};
 
 use relutui::frontend::runtime::{Error, Outcome, EXIT_RUNTIME, EXIT_USAGE};
+use relutui::os::allocator::ReusingAllocator;
+
+/// The system allocator, with freed large blocks (gemm's packing buffers) kept for reuse: see
+/// `src/os/allocator.rs` for the resident memory it saves.
+#[global_allocator]
+static ALLOCATOR: ReusingAllocator = ReusingAllocator::new();
 
 /// Prints `error: MSG` without panicking when stderr is gone, and returns `code`.
 fn fail(msg: impl Display, code: u8) -> ExitCode {
