@@ -1,9 +1,9 @@
 //! Dense matrix products through the `gemm` crate, behind a safe, shape-checked function.
 //!
-//! This is the only `unsafe` in relutui. `gemm` takes raw pointers and strides; we call it
-//! with views whose shapes are checked here and whose borrows (one `&mut`, two `&`) the
-//! compiler has already proven disjoint. Why not ndarray's `general_mat_mul`
-//! (matrixmultiply): on the paper's skinny batch-10 shapes `gemm` with its AVX-512 kernels
+//! With the global allocator (`src/os/allocator.rs`), the only `unsafe` in relutui. `gemm`
+//! takes raw pointers and strides; we call it with views whose shapes are checked here and
+//! whose borrows (one `&mut`, two `&`) the compiler has already proven disjoint. Why not
+//! ndarray's `general_mat_mul` (matrixmultiply): on the paper's skinny batch-10 shapes `gemm` with its AVX-512 kernels
 //! ran about twice as fast on the development machine (10×1000·1000×1000: 73 vs 25 GFLOP/s;
 //! the rank-10 weight update: 50 vs 33 GFLOP/s; see README, "Speed").
 //!
