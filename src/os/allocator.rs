@@ -33,12 +33,11 @@ pub const SLOTS: usize = 8;
 /// Bytes kept at once.
 pub const MAX_KEPT: usize = 16 * 1024 * 1024;
 
-/// A freed block: its address and layout.
+/// A freed block: its address and the layout it was allocated with.
 #[derive(Clone, Copy)]
 struct Kept {
     addr: usize,
-    size: usize,
-    align: usize,
+    layout: Layout,
 }
 
 struct Slots {
@@ -61,7 +60,7 @@ impl ReusingAllocator {
         }
     }
 
-    /// Bytes kept now, for tests and `bench`.
+    /// Bytes kept now.
     pub fn kept_bytes(&self) -> usize {
         self.lock().bytes
     }
@@ -95,10 +94,10 @@ unsafe impl GlobalAlloc for ReusingAllocator {
             let hit = slots
                 .kept
                 .iter_mut()
-                .find(|k| k.is_some_and(|k| k.size == layout.size() && k.align == layout.align()));
+                .find(|k| k.is_some_and(|k| k.layout == layout));
             if let Some(slot) = hit {
                 let block = slot.take().expect("found as Some");
-                slots.bytes -= block.size;
+                slots.bytes -= layout.size();
                 return block.addr as *mut u8;
             }
         }
@@ -118,8 +117,7 @@ unsafe impl GlobalAlloc for ReusingAllocator {
                 if let Some(free) = slots.kept.iter_mut().find(|k| k.is_none()) {
                     *free = Some(Kept {
                         addr: ptr as usize,
-                        size: layout.size(),
-                        align: layout.align(),
+                        layout,
                     });
                     slots.bytes += layout.size();
                     return;
