@@ -230,12 +230,18 @@ impl Mlp {
             let sparse = match (ws.kernels, input.as_slice()) {
                 (Kernels::Dense, _) | (_, None) => false,
                 (kernels, Some(flat)) => {
-                    let nnz = kernels::scan_input(flat, n, layer.fan_in(), &mut ws.nonzeros[i]);
-                    let density = nnz as f64 / (n * layer.fan_in()).max(1) as f64;
+                    // Count first; record where the non-zeros are only for the sparse path.
+                    let flat = &flat[..n * layer.fan_in()];
+                    let nnz = kernels::count_nonzeros(flat);
+                    let density = nnz as f64 / flat.len().max(1) as f64;
                     ws.density[i] = density;
-                    kernels == Kernels::Sparse
+                    let sparse = kernels == Kernels::Sparse
                         || (density <= sparse_threshold(n, ws.training)
-                            && layer.fan_out() >= SPARSE_MIN_FAN_OUT)
+                            && layer.fan_out() >= SPARSE_MIN_FAN_OUT);
+                    if sparse {
+                        kernels::scan_input(flat, n, layer.fan_in(), &mut ws.nonzeros[i]);
+                    }
+                    sparse
                 }
             };
             ws.sparse[i] = sparse;
