@@ -20,8 +20,9 @@ use crate::engine::data::DatasetKind;
 pub use crate::os::memory::available;
 use crate::os::memory::human;
 
-/// Evaluation walks splits in chunks of this many examples (`train::EVAL_CHUNK`).
-const EVAL_CHUNK: f64 = 100.0;
+/// Evaluation walks splits in chunks of this many examples.
+#[expect(clippy::cast_precision_loss, reason = "a few hundred")]
+const EVAL_CHUNK: f64 = crate::engine::trainer::EVAL_CHUNK as f64;
 /// Code, threads' stacks and arenas, allocator slack: measured as about 17 MB.
 const BASE: f64 = 32e6;
 

@@ -45,8 +45,11 @@ pub use pretrain_phase::PretrainSettings;
 pub const HEATMAP_EXAMPLES: usize = 48;
 /// How often samples (batch loss, activation snapshots) are offered to the front end.
 pub const SAMPLE_INTERVAL: Duration = Duration::from_millis(200);
-/// Rows per forward pass when evaluating: large enough for efficient products.
-const EVAL_CHUNK: usize = 100;
+/// Rows per forward pass when evaluating: large enough for efficient products. 250 rather
+/// than 100 took 8-14 % off the evaluation of full MNIST (rectifier, seed 1, 2 vCPUs, avx512
+/// and avx2 forced: 0.91-0.95 s to 0.79-0.85 s, and 1.09-1.15 s to 0.94-1.05 s) for about
+/// 6 MB more resident memory in a default run.
+pub(crate) const EVAL_CHUNK: usize = 250;
 /// The training error at an epoch's end is measured on this many training examples spread
 /// evenly over the split ([`Dataset::spread`]; all of them in smaller splits, as the embedded
 /// 8,000): on the full MNIST's 50,000 the whole split took over half of the epoch's
