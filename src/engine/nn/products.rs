@@ -38,8 +38,11 @@ pub const SPARSE_MAX_DENSITY: f64 = 0.5;
 /// (`bench --crossover --batch-size 100`, gemm's AVX2 kernels as the dense side) 1.12× at
 /// 20 %, 0.93× at 30 %; the trained rectifier's layers, whose zeros leave whole weight rows
 /// unused, gain more than those random zeros (batch 100, 2 threads: 9,828 against 6,715
-/// dense-only).
-pub const SPARSE_MAX_DENSITY_LARGE_BATCH: f64 = 0.3;
+/// dense-only). On a 2-vCPU AMD EPYC (Zen 4) with AVX2 forced, the crossover measured 1.19×
+/// at 20 %, 1.07× at 30 % and 0.74× at 40 %, but the trained rectifier's third layer (31 %
+/// non-zero) trained faster sparse: 10,886 against 10,114 examples/s (batch 100, 2 threads,
+/// medians of 6 interleaved runs; 4 more: 10,605 against 9,638), so 40 %.
+pub const SPARSE_MAX_DENSITY_LARGE_BATCH: f64 = 0.4;
 
 /// The large-batch training threshold with AVX-512, whose GEMM is hardest to beat: random
 /// zeros never paid in the crossover (0.82× at 5 %, 0.62× at 20 %), and the tanh network's
@@ -433,11 +436,12 @@ mod tests {
 
     #[test]
     fn larger_batches_need_sparser_inputs_for_the_sparse_path() {
-        // 40 % of the inputs non-zero: worth skipping at batch 10, not at batch 100 (GEMM).
+        // 45 % of the inputs non-zero: worth skipping at batch 10, not at batch 100 (GEMM),
+        // on every level.
         let x = Array2::from_shape_fn(
             (100, 60),
             |(i, k)| {
-                if (i * 7 + k * 3) % 5 < 2 {
+                if (i * 7 + k * 3) % 20 < 9 {
                     0.5
                 } else {
                     0.0
@@ -445,17 +449,19 @@ mod tests {
             },
         );
         let mlp = Mlp::new(60, &[48], 5, Activation::Rectifier, 3);
-        for (rows, sparse) in [(10, true), (100, false)] {
-            let mut ws = Workspace::for_training(&mlp, rows);
-            mlp.forward(x.slice(s![..rows, ..]), &mut ws);
-            assert!((ws.input_density()[0] - 0.4).abs() < 0.01);
-            assert_eq!(ws.sparse_layers()[0], sparse, "batch {rows}");
+        for level in simd::Level::available() {
+            for (rows, sparse) in [(10, true), (100, false)] {
+                let mut ws = Workspace::for_training(&mlp, rows);
+                simd::with_level(level, || mlp.forward(x.slice(s![..rows, ..]), &mut ws));
+                assert!((ws.input_density()[0] - 0.45).abs() < 0.01);
+                assert_eq!(ws.sparse_layers()[0], sparse, "batch {rows}, {}", level.name());
+            }
         }
         // A forward-only pass of 100 goes by the level's own threshold, on every level.
         for level in simd::Level::available() {
             let mut ws = Workspace::new(&mlp, 100);
             simd::with_level(level, || mlp.forward(x.view(), &mut ws));
-            let sparse = 0.4 <= forward_sparse_max_density(level);
+            let sparse = 0.45 <= forward_sparse_max_density(level);
             assert_eq!(ws.sparse_layers()[0], sparse, "{}", level.name());
         }
     }
