@@ -36,7 +36,7 @@ pub(crate) use products::{
 pub use products::{
     forward_sparse_max_density, sparse_max_density, sparse_max_density_at, sparse_threshold_at,
     Kernels, SPARSE_MAX_DENSITY, SPARSE_MAX_DENSITY_LARGE_BATCH,
-    SPARSE_MAX_DENSITY_LARGE_BATCH_AVX512,
+    SPARSE_MAX_DENSITY_LARGE_BATCH_AVX512, SPARSE_MAX_DENSITY_LARGE_BATCH_AVX512_HALF_WIDTH,
 };
 pub use workspace::Workspace;
 

@@ -235,6 +235,42 @@ pub fn force_from_env() -> Result<(), String> {
     force(choice)
 }
 
+/// Whether this CPU runs 512-bit vector instructions as two halves on 256-bit units: AMD's
+/// Zen 4 (CPU family 0x19; Zen 3, the same family, has no AVX-512). There AVX-512's dense
+/// products gain less over AVX2's than on Intel's cores with two 512-bit FMA ports, so
+/// skipping zeros pays at higher densities (see `products::sparse_max_density_at`). Read once
+/// from CPUID; always false off x86-64.
+pub fn avx512_on_half_width_units() -> bool {
+    static HALF: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *HALF.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::__cpuid;
+            let vendor = __cpuid(0);
+            let mut name = [0u8; 12];
+            for (i, reg) in [vendor.ebx, vendor.edx, vendor.ecx].into_iter().enumerate() {
+                name[4 * i..4 * i + 4].copy_from_slice(&reg.to_le_bytes());
+            }
+            half_width_avx512(&name, __cpuid(1).eax)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    })
+}
+
+/// [`avx512_on_half_width_units`] from CPUID's vendor string (leaf 0) and signature (leaf 1
+/// `eax`).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+fn half_width_avx512(vendor: &[u8; 12], signature: u32) -> bool {
+    let base = (signature >> 8) & 0xf;
+    let family = if base == 0xf {
+        base + ((signature >> 20) & 0xff)
+    } else {
+        base
+    };
+    vendor == b"AuthenticAMD" && family == 0x19
+}
+
 /// `relutui --version`: the version, then the SIMD level on a second line.
 pub fn version_line(version: &str) -> &'static str {
     Box::leak(format!("{version}\nsimd: {}", describe()).into_boxed_str())
@@ -352,6 +388,20 @@ mod tests {
             assert!(e.contains(l.name()) && e.contains("scalar"), "{e}");
         }
         assert_eq!(parse_choice("scalar"), Ok(Choice::Level(Level::Scalar)));
+    }
+
+    #[test]
+    fn zen_4_is_told_from_intel_and_zen_5_by_its_cpuid_signature() {
+        // EPYC 9004 "Genoa" (family 0x19, model 0x11), a Ryzen 7000 (0x19, 0x61).
+        assert!(half_width_avx512(b"AuthenticAMD", 0x00A1_0F11));
+        assert!(half_width_avx512(b"AuthenticAMD", 0x00A6_0F12));
+        // Zen 5 (family 0x1A) has full-width units on EPYC; Sapphire Rapids (family 6);
+        // a Hygon part of AMD's family 0x18.
+        assert!(!half_width_avx512(b"AuthenticAMD", 0x00B0_0F21));
+        assert!(!half_width_avx512(b"GenuineIntel", 0x0008_06F8));
+        assert!(!half_width_avx512(b"HygonGenuine", 0x0090_0F01));
+        // An Intel signature with AMD's family bits is still not AMD.
+        assert!(!half_width_avx512(b"GenuineIntel", 0x00A1_0F11));
     }
 
     /// The bug of issue 10: pulp built without `x86-v3` ran one lane on every CPU without
