@@ -500,12 +500,17 @@ impl Claims {
         }
         let probe = &self.probe;
         if sets == 1 {
+            // One network at a time has the machine to itself: its products split over
+            // every core (the results are the same on any number of threads).
+            let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
             let scratch = &mut self.scratch[0];
             return mlps
                 .into_iter()
                 .zip(&mut self.nets)
                 .map(|(mlp, c)| {
-                    c.measure(mlp, probe, Self::scratch_for(scratch, mlp, probe), epoch)
+                    let s = Self::scratch_for(scratch, mlp, probe);
+                    s.ws.set_threads(threads);
+                    c.measure(mlp, probe, s, epoch)
                 })
                 .collect();
         }
