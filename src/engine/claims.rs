@@ -486,12 +486,14 @@ impl Claims {
     /// One report per network at the end of `epoch`: one network after another through one
     /// set of buffers, or (`parallel`) one thread and one set of buffers per network, which
     /// keeps every network's representations of the probe sets alive at once (about 20 MB
-    /// each with 1000-unit layers). The reports are the same either way.
+    /// each with 1000-unit layers). One after another, each network's products split over
+    /// `threads` threads. The reports are the same either way and on any number of threads.
     pub fn measure<'a>(
         &mut self,
         nets: impl IntoIterator<Item = &'a Mlp>,
         epoch: usize,
         parallel: bool,
+        threads: usize,
     ) -> Vec<ClaimsReport> {
         let mlps: Vec<&Mlp> = nets.into_iter().collect();
         let sets = if parallel { mlps.len().max(1) } else { 1 };
@@ -500,9 +502,6 @@ impl Claims {
         }
         let probe = &self.probe;
         if sets == 1 {
-            // One network at a time has the machine to itself: its products split over
-            // every core (the results are the same on any number of threads).
-            let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
             let scratch = &mut self.scratch[0];
             return mlps
                 .into_iter()
@@ -675,8 +674,8 @@ mod tests {
             r
         };
         for epoch in 1..3 {
-            let a = strip(one.measure(&nets, epoch, false));
-            let b = strip(both.measure(&nets, epoch, true));
+            let a = strip(one.measure(&nets, epoch, false, 2));
+            let b = strip(both.measure(&nets, epoch, true, 1));
             assert_eq!(a.len(), 2);
             assert_eq!(a, b, "epoch {epoch}");
         }
@@ -693,14 +692,14 @@ mod tests {
         for u in [1, 5] {
             mlp.layers_mut()[0].bias[u] = -1e3;
         }
-        let r = claims.measure([&mlp], 1, false).remove(0);
+        let r = claims.measure([&mlp], 1, false, 1).remove(0);
         assert!(r.died_this_epoch[0] >= 2, "{:?}", r.died_this_epoch);
         let silent = claims.nets()[0].tracker().silent();
         assert!(silent[0].contains(&1) && silent[0].contains(&5));
         let revived = claims.revive([&mut mlp], 1, 800);
         assert_eq!(revived[0], silent);
         assert_eq!(mlp.layers()[0].bias[1], 0.0);
-        let r2 = claims.measure([&mlp], 2, true).remove(0);
+        let r2 = claims.measure([&mlp], 2, true, 1).remove(0);
         assert!(r2.silent_units[0] < r.silent_units[0], "{r2:?}");
     }
 }

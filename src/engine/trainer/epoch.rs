@@ -30,11 +30,12 @@ impl Trainer {
         // beside networks stopped early) splits its products over all of them. The results
         // are the same on any number of threads (each output is one thread's sum).
         let evaluated = self.nets.iter().filter(|n| !frozen(n)).count().max(1);
-        let threads = if self.parallel {
-            std::thread::available_parallelism().map_or(1, |n| (n.get() / evaluated).max(1))
+        let cores = if self.parallel {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
         } else {
             1
         };
+        let threads = (cores / evaluated).max(1);
         for_each_net(&mut self.nets, self.parallel, |net| {
             if !frozen(net) {
                 net.evaluate(data, train_sample, threads);
@@ -49,11 +50,12 @@ impl Trainer {
         self.collect_divergences();
         let mut claims = self
             .claims
-            // One network after another: measured in parallel (one thread and one set of
-            // buffers each) the default run's peak RSS rose from 166 MB to 236 MB
-            // (`relutui bench --memory-epochs 3`), for claims about as fast on a loaded 2-core
-            // machine.
-            .measure(self.nets.iter().map(|n| &n.mlp), epoch, false)
+            // One network after another, each with the cores the run may use: measured in
+            // parallel (one thread and one set of buffers each) the default run's peak RSS rose
+            // from 166 MB to 236 MB (`relutui bench --memory-epochs 3`), for claims about as
+            // fast on a loaded 2-core machine. With both cores each network's claims took
+            // 0.21-0.26 s an epoch on a 2-vCPU Zen 4, against 0.26-0.35 s on one.
+            .measure(self.nets.iter().map(|n| &n.mlp), epoch, false, cores)
             .into_iter();
         // The epoch's wall time includes its evaluation and claims.
         let epoch_seconds = epoch_seconds + finishing.elapsed().as_secs_f64();
